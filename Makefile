@@ -1,0 +1,58 @@
+# tcpbook — two commands do everything on a fresh Debian/Ubuntu machine:
+#   make test   set up, build the book, run every test
+#   make book   set up and build the HTML book into _build/html
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install system-deps test test-fast book book-clean lab bench lint clean
+
+help:
+	@echo "make test   - install everything, build the book, run all tests"
+	@echo "make book   - install everything and build the HTML book (_build/html)"
+	@echo "make lab    - open JupyterLab on the chapters (MyST .md open as notebooks)"
+	@echo "make bench  - run the benchmarks and print their tables"
+	@echo "make lint   - ruff"
+
+# The Python environment, from the repo's own files.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tcpbook needs Python >= 3.10, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# graphviz's dot, Debian's chromium and tcpdump, through apt-get when missing.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+install: $(STAMP) system-deps
+
+book: install
+	$(PY) scripts/build_book.py
+
+book-clean:
+	rm -rf _build
+
+test: install book
+	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS)
+
+# The package tests alone (no book build); handy while working on tcpbook/.
+test-fast: install
+	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) -m "not book and not browser"
+
+lab: install
+	bash binder/postBuild
+	$(VENV)/bin/jupyter lab chapters/
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tcpbook tests benchmarks scripts
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the system programs tcpbook needs, through apt-get, only when missing:
+#   dot (graphviz)  - renders the state diagrams
+#   chromium        - the browser tests drive Debian's chromium (no browser download)
+#   tcpdump, ip     - recording real kernel captures (tests/test_captures.py)
+set -euo pipefail
+declare -A pkg_for=([dot]=graphviz [chromium]=chromium [tcpdump]=tcpdump [ip]=iproute2)
+missing=()
+for cmd in dot chromium tcpdump ip; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
+done
+# fonts for CJK glossary terms in screenshots (optional, only if apt is here)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing system packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO="sudo -n"
+else
+  echo "error: need ${missing[*]} (apt-get install ${missing[*]}); run as root or with sudo" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: need ${missing[*]} but apt-get is not available; install them with your package manager" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for cmd in dot chromium tcpdump ip; do
+  command -v "$cmd" >/dev/null 2>&1 || { echo "error: $cmd still missing after apt-get" >&2; exit 1; }
+done

@@ -1,0 +1,148 @@
+"""Small scripted applications that use the endpoints the way programs use sockets.
+
+Each one is told, through :meth:`on_notice`, what its endpoint reports (``connected``,
+``data``, ``eof``, ``error``, ``ready`` …) and reacts with socket calls.  Scenarios
+(:mod:`tcpbook.scenarios`) are made of these; instructors can write their own — any
+object with ``start(net, endpoint)`` and ``on_notice(net, endpoint, notice)`` works.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .endpoint import AppNotice, Endpoint
+from .network import Network
+from .table import State
+
+
+def payload(nbytes: int, seed: int = 0) -> bytes:
+    """``nbytes`` of deterministic pseudo-random data (so digests mean something)."""
+    return random.Random(seed).randbytes(nbytes)
+
+
+@dataclass
+class Client:
+    """connect(); send ``data``; then close (or shutdown, or abort, or nothing).
+
+    ``after_send`` is one of ``"close"`` (close(2) once everything is queued),
+    ``"shutdown"`` (half-close: FIN, but keep reading), ``"abort"`` (RST) or ``None``
+    (keep the connection open).  ``close_delay`` waits that long after sending.
+    ``crash_after_send`` makes the host vanish right after send() returns: the kernel
+    dies with it, so nothing still in the send buffer is ever (re)transmitted.
+    """
+
+    peer: str = "server"
+    port: int = 80
+    connect_at: float = 0.0
+    data: bytes = b""
+    after_send: str | None = "close"
+    close_delay: float = 0.0
+    local_port: int | None = None
+    crash_after_send: bool = False
+    close_on_eof: bool = True
+    _closed: bool = field(default=False, init=False)
+
+    def start(self, net: Network, endpoint: Endpoint) -> None:
+        net.at(self.connect_at, self._connect, net, endpoint)
+
+    def _connect(self, net: Network, endpoint: Endpoint) -> None:
+        endpoint.connect(net.now, self.peer, self.port, local_port=self.local_port)
+
+    def on_notice(self, net: Network, endpoint: Endpoint, notice: AppNotice) -> None:
+        if notice.action == "connected":
+            if self.data:
+                endpoint.send(net.now, self.data, self.peer)
+            if self.crash_after_send:
+                net.at(net.now, _crash, net, endpoint)
+                return
+            if self.after_send is not None:
+                net.at(net.now + self.close_delay, self._finish, net, endpoint)
+        elif notice.action == "data":
+            endpoint.read(net.now, self.peer)
+        elif notice.action == "eof" and self.after_send == "shutdown" and self.close_on_eof:
+            net.at(net.now, self._close_after_eof, net, endpoint)
+
+    def _finish(self, net: Network, endpoint: Endpoint) -> None:
+        conn = endpoint.connection(self.peer)
+        if conn.state is State.CLOSED:
+            return
+        if self.after_send == "close":
+            conn.close(net.now)
+        elif self.after_send == "shutdown":
+            conn.close(net.now, half=True)
+        elif self.after_send == "abort":
+            conn.abort(net.now)
+
+    def _close_after_eof(self, net: Network, endpoint: Endpoint) -> None:
+        conn = endpoint.connection(self.peer)
+        if conn.state is not State.CLOSED:
+            conn.close(net.now)
+
+
+def _crash(net: Network, endpoint: Endpoint) -> None:
+    net.crash(endpoint.name)
+
+
+@dataclass
+class Server:
+    """listen(); accept every connection; read (or not); on end-of-file, optionally
+    send a response, then close ``close_delay`` seconds later.
+
+    ``read=False`` leaves received data unread (closing then sends a RST);
+    ``close_at`` closes at a fixed time instead of on end-of-file.
+    """
+
+    port: int = 80
+    read: bool = True
+    response: bytes = b""
+    close_on_eof: bool = True
+    close_delay: float = 0.0
+    close_at: float | None = None
+    listen_at: float = 0.0
+
+    def start(self, net: Network, endpoint: Endpoint) -> None:
+        net.at(self.listen_at, endpoint.listen, net.now, self.port)
+
+    def on_notice(self, net: Network, endpoint: Endpoint, notice: AppNotice) -> None:
+        if notice.action == "ready":
+            conn = endpoint.accept(net.now, self.port)
+            if conn is not None and self.close_at is not None:
+                net.at(max(self.close_at, net.now), self._close, net, endpoint, conn.peer)
+        elif notice.action == "data" and self.read:
+            endpoint.read(net.now, notice.peer)
+        elif notice.action == "eof" and self.close_on_eof and self.close_at is None:
+            if self.response:
+                endpoint.send(net.now, self.response, notice.peer)
+            net.at(net.now + self.close_delay, self._close, net, endpoint, notice.peer)
+
+    def _close(self, net: Network, endpoint: Endpoint, peer: str | None) -> None:
+        conn = endpoint.connection(peer)
+        if conn.state in (State.CLOSED, State.LISTEN) or conn.fin_requested:
+            return
+        conn.close(net.now)
+
+
+@dataclass
+class Closer:
+    """For simultaneous close: close at ``close_at`` (or when established, if later)."""
+
+    peer: str
+    close_at: float
+
+    def start(self, net: Network, endpoint: Endpoint) -> None:
+        net.at(self.close_at, self._close, net, endpoint)
+
+    def on_notice(self, net: Network, endpoint: Endpoint, notice: AppNotice) -> None:
+        if notice.action == "data":
+            endpoint.read(net.now, self.peer)
+        elif notice.action == "connected" and net.now > self.close_at:
+            net.at(net.now, self._close, net, endpoint)
+
+    def _close(self, net: Network, endpoint: Endpoint) -> None:
+        try:
+            conn = endpoint.connection(self.peer)
+        except Exception:  # not connected yet: close when the connection is established
+            return
+        if conn.state in (State.ESTABLISHED, State.CLOSE_WAIT) and not conn.fin_requested:
+            conn.close(net.now)
