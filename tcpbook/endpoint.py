@@ -762,15 +762,16 @@ class Connection:
                     immediate_ack = True  # a duplicate: ACK again, discard
                 else:
                     filled_hole = bool(self.out_of_order)
-                    self._deliver(new)
+                    in_order = bytearray(new)
+                    next_seq = self.rcv_nxt + len(new)
                     while self.out_of_order:
                         nxt = min(self.out_of_order)
-                        if nxt > self.rcv_nxt:
+                        if nxt > next_seq:
                             break
                         chunk = self.out_of_order.pop(nxt)
-                        rest = chunk[self.rcv_nxt - nxt :]
-                        if rest:
-                            self._deliver(rest)
+                        in_order += chunk[next_seq - nxt :]
+                        next_seq = max(next_seq, nxt + len(chunk))
+                    self._deliver(bytes(in_order))  # the application gets it in one piece
                     immediate_ack = immediate_ack or filled_hole
                     self.ack_pending += 1
         elif payload:
