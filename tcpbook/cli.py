@@ -102,7 +102,7 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario name (see `tcpbook scenarios`)")
     group = parser.add_argument_group("scenario parameters (same names as the Python API)")
     group.add_argument("--drop", action="append", default=None, metavar="RULE", help=PARAMETER_HELP["drop"])
-    for name, parse in PARAMETER_TYPES.items():
+    for name, _parse in PARAMETER_TYPES.items():
         flag = "--" + name.replace("_", "-")
         group.add_argument(flag, dest=name, type=str, default=None, metavar="VALUE", help=PARAMETER_HELP.get(name, f"profile parameter {name}"))
 

@@ -18,6 +18,7 @@ from .segment import Segment, flag_names
 from .simulator import Simulator
 from .table import State
 from .trace import (
+    TIME_DECIMALS,
     AppEvent,
     EndpointOutcome,
     Event,
@@ -28,6 +29,11 @@ from .trace import (
     TimerEvent,
     Trace,
 )
+
+
+def _t(x: float) -> float:
+    """Times in the trace are rounded to the nanosecond: 0.1 + 0.2 is recorded as 0.3."""
+    return round(x, TIME_DECIMALS)
 
 
 class App(Protocol):
@@ -87,7 +93,7 @@ class Network:
         for key in [k for k in self._timer_tokens if k[0] == name]:
             del self._timer_tokens[key]
         self.crashed[name] = endpoint
-        self.events.append(NoteEvent(self.sim.now, name, "host crashed: every connection and timer is gone"))
+        self.events.append(NoteEvent(_t(self.sim.now), name, "host crashed: every connection and timer is gone"))
 
     # -- running -----------------------------------------------------------------------
 
@@ -112,7 +118,7 @@ class Network:
                         self._apply(endpoint, effect)
 
     def _apply(self, endpoint: Endpoint, effect: Any) -> None:
-        now = self.sim.now
+        now = _t(self.sim.now)
         if isinstance(effect, Transmit):
             self._transmit(effect.segment, effect.retransmission)
         elif isinstance(effect, SetTimer):
@@ -122,7 +128,7 @@ class Network:
             self.sim.schedule(effect.deadline, self._fire, key, self._token, effect.peer)
             if self.record_timers:
                 self.events.append(
-                    TimerEvent(now, effect.endpoint, effect.peer, effect.kind, "set", effect.deadline, effect.duration)
+                    TimerEvent(now, effect.endpoint, effect.peer, effect.kind, "set", _t(effect.deadline), _t(effect.duration))
                 )
         elif isinstance(effect, CancelTimer):
             if self._timer_tokens.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
@@ -137,7 +143,7 @@ class Network:
             self.events.append(NoteEvent(now, effect.endpoint, effect.text))
 
     def _transmit(self, segment: Segment, retransmission: bool) -> None:
-        now = self.sim.now
+        now = _t(self.sim.now)
         self.segments_sent += 1
         decision = self.link.decide(segment, now)
         dropped, arrival, reason = decision.dropped, decision.arrival, decision.reason
@@ -155,7 +161,7 @@ class Network:
                 len=len(segment.payload),
                 dropped=dropped,
                 retransmission=retransmission,
-                arrival=arrival,
+                arrival=None if arrival is None else _t(arrival),
                 drop_reason=reason,
                 window=segment.window,
                 mss=segment.mss,
@@ -171,7 +177,7 @@ class Network:
     def _arrive(self, segment: Segment) -> None:
         endpoint = self.endpoints.get(segment.dst)
         if endpoint is None:  # crashed while the segment was in flight
-            self.events.append(NoteEvent(self.sim.now, segment.dst, "segment arrived at a crashed host: lost"))
+            self.events.append(NoteEvent(_t(self.sim.now), segment.dst, "segment arrived at a crashed host: lost"))
             return
         endpoint.receive(segment, self.sim.now)
         self.flush()
@@ -182,7 +188,7 @@ class Network:
         del self._timer_tokens[key]
         name, cid, kind = key
         if self.record_timers:
-            self.events.append(TimerEvent(self.sim.now, name, peer, kind, "fired"))
+            self.events.append(TimerEvent(_t(self.sim.now), name, peer, kind, "fired"))
         self.endpoints[name].timer_expired(cid, kind, self.sim.now)
         self.flush()
 

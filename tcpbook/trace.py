@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TIME_DECIMALS = 6  # microseconds: enough for any link delay, stable in JSON
+TIME_DECIMALS = 9  # nanoseconds: hides float noise (0.1 + 0.2), keeps JSON round trips exact
 
 
 def _t(x: float) -> float:

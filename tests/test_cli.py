@@ -1,0 +1,93 @@
+"""The command line: a stable contract people script against."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import tcpbook
+from tcpbook.cli import main
+
+SCHEMA = json.loads((Path(tcpbook.__file__).parent / "data" / "trace-schema.json").read_text())
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scenarios_one_line_each(capsys):
+    code, out, _ = run(capsys, "scenarios")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == len(tcpbook.SCENARIOS)
+    assert [line.split()[0] for line in lines] == list(tcpbook.SCENARIOS)
+
+
+def test_run_prints_a_readable_conversation_with_retransmissions(capsys):
+    code, out, _ = run(capsys, "run", "full", "--loss", "0.2", "--seed", "7")
+    assert code == 0
+    assert "client > server: SYN seq=100" in out
+    assert "[retransmission]" in out and "[dropped: loss]" in out
+    assert "ESTABLISHED" in out and "TIME-WAIT" in out
+    assert "digests match" in out
+
+
+def test_run_json_validates_and_matches_the_python_api(capsys):
+    code, out, _ = run(capsys, "run", "handshake", "--drop", "client:ACK:1", "--drop", "server:SYN-ACK:2", "--json")
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 0
+    assert doc["params"]["drop"] == ["client:ACK:1", "server:SYN-ACK:2"]
+    expected = tcpbook.simulate("handshake", drop=["client:ACK:1", "server:SYN-ACK:2"]).to_dict()
+    assert doc == json.loads(json.dumps(expected))
+
+
+def test_every_common_flag(capsys):
+    code, out, _ = run(
+        capsys, "run", "full", "--profile", "rfc", "--loss", "0.1", "--seed", "3", "--rtt", "0.3",
+        "--isn-client", "1000", "--isn-server", "2000", "--syn-retries", "3", "--synack-retries", "2",
+        "--mss", "536", "--bytes", "3000", "--time-wait", "5", "--delayed-ack", "true", "--json",
+    )
+    params = json.loads(out)["params"]
+    assert code == 0
+    assert (params["profile"], params["loss"], params["seed"], params["rtt"]) == ("rfc", 0.1, 3, 0.3)
+    assert (params["isn_client"], params["isn_server"], params["syn_retries"], params["synack_retries"]) == (1000, 2000, 3, 2)
+    assert (params["mss"], params["bytes"], params["time_wait"], params["delayed_ack"]) == (536, 3000, 5.0, True)
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["run", "full", "--loss", "1.5"], "loss=1.5"),
+        (["run", "full", "--loss", "abc"], "loss='abc'"),
+        (["run", "full", "--syn-retries", "-1"], "syn_retries=-1"),
+        (["run", "full", "--rtt", "-0.1"], "rtt=-0.1"),
+        (["run", "full", "--mss", "0"], "mss=0"),
+        (["run", "full", "--profile", "bsd"], "profile='bsd'"),
+        (["run", "nope"], "scenario='nope'"),
+        (["run", "full", "--drop", "client:SYNACK"], "drop='client:SYNACK'"),
+        (["run", "handshake", "--attack-rate", "5"], "attack_rate"),
+        (["run"], "required: scenario"),
+        (["fly"], "invalid choice"),
+        (["run", "full", "--delayed-ack", "maybe"], "delayed_ack='maybe'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("tcpbook: error: ") and fragment in err
+
+
+def test_python_dash_m_and_console_script():
+    proc = subprocess.run([sys.executable, "-m", "tcpbook", "run", "refused"], capture_output=True, text=True, check=True)
+    assert "ECONNREFUSED" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "tcpbook", "run", "full", "--loss", "7"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    script = Path(sys.executable).parent / "tcpbook"
+    proc = subprocess.run([str(script), "scenarios"], capture_output=True, text=True, check=True)
+    assert "syn-flood" in proc.stdout

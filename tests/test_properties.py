@@ -1,0 +1,103 @@
+"""Protocol invariants over random drop patterns, loss rates, sizes and seeds (hypothesis)."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tcpbook import simulate
+from tcpbook.table import State, find_arc
+
+KINDS = ["SYN", "SYN-ACK", "ACK", "DATA", "FIN", "FIN-ACK", "RST", "ANY"]
+rule = st.builds(
+    lambda sender, kind, n: f"{sender}:{kind}:{n}",
+    st.sampled_from(["client", "server"]),
+    st.sampled_from(KINDS),
+    st.one_of(st.integers(1, 6).map(str), st.just("*")),
+)
+runs = st.fixed_dictionaries(
+    {
+        "scenario": st.sampled_from(["full", "close", "half-close", "simultaneous-close", "transfer", "handshake"]),
+        "loss": st.sampled_from([0.0, 0.05, 0.2, 0.5]),
+        "drop": st.lists(rule, max_size=3),
+        "seed": st.integers(0, 10_000),
+        "bytes": st.integers(0, 20_000),
+        "mss": st.sampled_from([100, 536, 1460]),
+        "profile": st.sampled_from(["linux", "rfc"]),
+        "jitter": st.sampled_from([0.0, 0.0, 0.08]),
+        "delayed_ack": st.booleans(),
+    }
+)
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _run(params):
+    params = dict(params)
+    name = params.pop("scenario")
+    if name == "simultaneous-close":
+        params.pop("bytes")
+    if name == "half-close":
+        params["response_bytes"] = params["bytes"] // 2
+    return simulate(name, **params)
+
+
+@SETTINGS
+@given(runs)
+def test_every_state_change_is_an_arc_of_the_table(params):
+    trace = _run(params)
+    for change in trace.state_changes:
+        find_arc(State(change.old), change.cause, State(change.state))  # raises if not an arc
+    # and each connection's changes chain: every change starts where the previous ended
+    last = {}
+    for change in trace.state_changes:
+        key = (change.endpoint, change.peer)
+        if key in last and change.peer is not None:
+            # a new connection with the same peer starts afresh from CLOSED or LISTEN
+            fresh = last[key] in ("CLOSED", "LISTEN") and change.old in ("CLOSED", "LISTEN")
+            assert change.old == last[key] or fresh, (key, last[key], change)
+        last[key] = change.state
+
+
+@SETTINGS
+@given(runs)
+def test_every_run_ends_and_complete_runs_deliver_exactly_what_was_sent(params):
+    trace = _run(params)
+    out = trace.outcome
+    assert out.end_time < 10_000  # it ended, in virtual time too
+    client, server = out.endpoints["client"], out.endpoints["server"]
+    if params["scenario"] in ("full", "close", "half-close"):
+        clean = client.error is None and server.error is None
+        both_closed = client.final_state == "CLOSED" and server.final_state == "CLOSED"
+        if clean and both_closed:
+            # both ends report the connection complete: every byte arrived, intact
+            assert out.digest_match
+            assert server.bytes_delivered == client.bytes_sent
+            assert client.bytes_delivered == server.bytes_sent
+    # never more delivered than sent, and what was delivered is a prefix of what was sent
+    assert server.bytes_delivered <= client.bytes_sent
+    if server.bytes_delivered == client.bytes_sent:
+        assert server.md5_delivered == client.md5_sent
+
+
+@SETTINGS
+@given(runs)
+def test_acks_never_acknowledge_what_was_not_sent(params):
+    trace = _run(params)
+    highest = {}
+    for seg in trace.segments:
+        end = (seg.seq + seg.len + ("SYN" in seg.flags) + ("FIN" in seg.flags)) % 2**32
+        key = seg.src
+        # sequence space only grows (mod 2**32 with our small runs it never wraps)
+        highest[key] = max(highest.get(key, end), end)
+    isn = {"client": trace.params["isn_client"], "server": trace.params["isn_server"]}
+    for seg in trace.segments:
+        if "ACK" in seg.flags and not seg.dropped and "RST" not in seg.flags and seg.dst in highest:
+            assert isn[seg.dst] < seg.ack <= highest[seg.dst] or seg.ack == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from(["full", "half-close", "syn-flood"]), st.sampled_from([0.0, 0.1, 0.3]))
+def test_same_inputs_and_seed_give_the_identical_trace(seed, name, loss):
+    params = {"seed": seed, "loss": loss}
+    if name == "syn-flood":
+        params.update(attack_duration=2.0, clients=2)
+    assert simulate(name, **params).to_json() == simulate(name, **params).to_json()
