@@ -334,9 +334,9 @@ def validate_params(sc: Scenario, params: dict[str, Any]) -> dict[str, Any]:
         raise ParameterError("crash", p["crash"], "True or False")
     if "port" in p and (isinstance(p["port"], bool) or not isinstance(p["port"], int) or not 1 <= p["port"] <= 65535):
         raise ParameterError("port", p["port"], "an integer from 1 to 65535")
-    if "old_isn" in p and p["old_isn"] is not None:
-        if not isinstance(p["old_isn"], int) or not 0 <= p["old_isn"] < SEQ_SPACE or p["old_isn"] == p["isn_client"]:
-            raise ParameterError("old_isn", p["old_isn"], "an integer from 0 to 4294967295 other than isn_client")
+    old_isn = p.get("old_isn")
+    if old_isn is not None and (not isinstance(old_isn, int) or not 0 <= old_isn < SEQ_SPACE or old_isn == p["isn_client"]):
+        raise ParameterError("old_isn", old_isn, "an integer from 0 to 4294967295 other than isn_client")
     if sc.name == "syn-flood":
         check_nonnegative("attack_rate", p["attack_rate"])
         check_nonnegative("attack_duration", p["attack_duration"])
