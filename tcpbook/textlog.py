@@ -76,7 +76,7 @@ def format_outcome(trace: Trace) -> list[str]:
 def format_trace(trace: Trace, *, timers: bool = False) -> str:
     """Every segment, state change, app event and note (timers with ``timers=True``)."""
     lines = [f"# scenario {trace.params.get('scenario', '?')}: " + " ".join(
-        f"{k}={v}" for k, v in trace.params.items() if k != "scenario")]
+        f"{k}={v}" for k, v in trace.params.items() if k != "scenario" and v not in (None, [], ()))]
     for e in trace.events:
         line = format_event(e, timers=timers)
         if line is not None:
