@@ -1,0 +1,283 @@
+"""Build the tcpbook HTML book into ``_build/html`` (this is ``make book``).
+
+Steps, and why each is here:
+
+1. **Every page listed in ``_toc.yml`` must exist.**  A missing chapter fails the build
+   with its name; nothing is skipped silently.
+2. **A kernel that is this virtualenv's Python.**  The chapters run with the kernelspec
+   ``python3``; we install one under ``.venv/share/jupyter/kernels`` (pointing at
+   ``.venv/bin/python``) and put that folder first on ``JUPYTER_PATH``, so a ``python3``
+   kernel in the user's home can never run the book with other packages.
+3. **``jupyter-book build . -W -n --keep-going``** with ``TCPBOOK_STATIC=1`` in the
+   environment the kernels inherit: the explorers then precompute their frames and embed
+   them, so the sliders work in the static pages.  Warnings are errors (``-W``), every
+   cross-reference must resolve (``-n``), and ``--keep-going`` reports all problems at once.
+   Execution uses the jupyter-cache, so a rebuild re-runs only chapters whose code changed.
+4. **A plain ``.ipynb`` of every page** (via jupytext, outputs stripped, no jupytext
+   metadata) in ``_build/html/_downloads/notebooks/``, so a reader can open a chapter in
+   plain Jupyter or Colab; each page gets an entry in its download menu and a short note.
+5. **A report**: ``_build/build-report.json`` (return code, warnings, time, pages, page
+   weights) for the tests, and a table of page weights on stdout.
+
+Usage::
+
+    .venv/bin/python scripts/build_book.py            # incremental (cached execution)
+    .venv/bin/python scripts/build_book.py --clean    # from scratch: rm -rf _build first
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+HTML = BUILD / "html"
+NOTEBOOKS = HTML / "_downloads" / "notebooks"
+REPORT = BUILD / "build-report.json"
+LOG = BUILD / "build.log"
+VENV = ROOT / ".venv"
+KERNEL_DIR = VENV / "share" / "jupyter"
+
+# Sphinx prints "path:line: WARNING: text" (and ERROR/CRITICAL); myst-nb execution
+# failures come as warnings too.  We count them from the log so the tests can assert 0.
+WARNING_RE = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE):")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """The docnames of the book in reading order (``intro``, ``chapters/01-handshake``, ...)."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(entry["file"])
+            walk(entry.get("sections", []))
+            walk(entry.get("chapters", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return pages
+
+
+def source_of(docname: str) -> Path | None:
+    """The source file of a docname (``.md`` or ``.ipynb``), or None when it is missing."""
+    for suffix in (".md", ".ipynb"):
+        path = ROOT / f"{docname}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def check_sources(pages: list[str]) -> list[Path]:
+    missing = [page for page in pages if source_of(page) is None]
+    if missing:
+        listing = "\n  ".join(f"{page}.md" for page in missing)
+        raise SystemExit(f"build_book: _toc.yml lists pages that do not exist:\n  {listing}\nrefusing to build a book with holes.")
+    return [source_of(page) for page in pages]  # type: ignore[misc]
+
+
+def ensure_kernel() -> None:
+    """Install the ``python3`` kernelspec of this Python into ``.venv/share/jupyter``."""
+    spec = KERNEL_DIR / "kernels" / "python3" / "kernel.json"
+    if spec.is_file():
+        argv = json.loads(spec.read_text()).get("argv", [])
+        if argv and Path(argv[0]) == Path(sys.executable):
+            return
+    subprocess.run(
+        [sys.executable, "-m", "ipykernel", "install", "--prefix", str(VENV), "--name", "python3",
+         "--display-name", "Python 3 (tcpbook)"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+
+
+def book_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["TCPBOOK_STATIC"] = "1"
+    env["JUPYTER_PATH"] = os.pathsep.join([str(KERNEL_DIR), *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    # Quiet the debugger's frozen-modules notice and make plots independent of the desktop.
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def run_jupyter_book() -> tuple[int, list[str], float]:
+    """Run the Sphinx build, streaming its output to the terminal and to _build/build.log."""
+    BUILD.mkdir(exist_ok=True)
+    jb = VENV / "bin" / "jupyter-book"
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+    print("build_book:", " ".join(cmd), flush=True)
+    start = time.perf_counter()
+    warnings: list[str] = []
+    with LOG.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=book_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            log.write(line)
+            plain = ANSI_RE.sub("", line).rstrip()
+            if WARNING_RE.search(plain) and "warnings" not in plain.lower().split(":")[0]:
+                warnings.append(plain)
+        code = proc.wait()
+    return code, warnings, time.perf_counter() - start
+
+
+def write_notebook(source: Path, target: Path) -> None:
+    """Convert a MyST chapter into a plain .ipynb: no outputs, no jupytext metadata."""
+    import jupytext  # noqa: PLC0415 - only needed here
+    import nbformat  # noqa: PLC0415
+
+    nb = jupytext.read(source)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+NOTE_MARK = "tcpbook-notebook-note"
+
+
+def link_notebook(page_html: Path, notebook: Path) -> None:
+    """Add the notebook to the page's download menu and a note at the top of the article."""
+    text = page_html.read_text(encoding="utf-8")
+    if NOTE_MARK in text:
+        return
+    href = html.escape(os.path.relpath(notebook, page_html.parent).replace(os.sep, "/"))
+    name = html.escape(notebook.name)
+    item = (
+        f'<li><a href="{href}" download="{name}" class="btn btn-sm btn-download-notebook-button dropdown-item" '
+        f'title="Download as a Jupyter notebook" data-bs-placement="left" data-bs-toggle="tooltip">'
+        f'<span class="btn__icon-container"><i class="fas fa-book"></i></span>'
+        f'<span class="btn__text-container">.ipynb</span></a></li>'
+    )
+    # sphinx-book-theme's download dropdown: insert our item before its first entry.
+    menu = re.search(r'(<ul class="dropdown-menu">\s*)(<li><a href="[^"]*_sources/)', text)
+    if menu:
+        text = text[: menu.end(1)] + item + text[menu.end(1):]
+    note = (
+        f'<p class="{NOTE_MARK}">Run this chapter yourself: download it as a notebook '
+        f'(<a href="{href}" download="{name}">{name}</a>) for Jupyter or Colab, or use the '
+        f'launch button (rocket) above to open it live in Binder.</p>'
+    )
+    article = re.search(r'(<article class="bd-article"[^>]*>\s*)', text)
+    if article is None:
+        raise SystemExit(f"build_book: no <article> in {page_html}; the theme changed, update link_notebook()")
+    text = text[: article.end(1)] + note + text[article.end(1):]
+    page_html.write_text(text, encoding="utf-8")
+
+
+def page_weight(page_html: Path) -> dict[str, int]:
+    """Bytes of a page's HTML plus the local images it shows (shared JS/CSS counted apart)."""
+    text = page_html.read_text(encoding="utf-8")
+    images = 0
+    for src in set(re.findall(r'<img[^>]+src="([^"#?]+)"', text)):
+        if "://" in src or src.startswith("data:"):
+            continue
+        path = (page_html.parent / src).resolve()
+        if path.is_file():
+            images += path.stat().st_size
+    return {"html": len(text.encode()), "images": images, "total": len(text.encode()) + images}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clean", action="store_true", help="remove _build first (a build from scratch)")
+    args = parser.parse_args(argv)
+    if args.clean and BUILD.exists():
+        shutil.rmtree(BUILD)
+
+    pages = toc_pages()
+    sources = check_sources(pages)
+    ensure_kernel()
+    REPORT.unlink(missing_ok=True)
+    code, warnings, seconds = run_jupyter_book()
+
+    built, missing_html = [], []
+    for page in pages:
+        (built if (HTML / f"{page}.html").is_file() else missing_html).append(page)
+
+    if code == 0 or built:
+        for page, source in zip(pages, sources):
+            page_html = HTML / f"{page}.html"
+            if page_html.is_file():
+                notebook = NOTEBOOKS / f"{Path(page).name}.ipynb"
+                write_notebook(source, notebook)
+                link_notebook(page_html, notebook)
+
+    weights = {page: page_weight(HTML / f"{page}.html") for page in built}
+    shared = sum(p.stat().st_size for p in (HTML / "_static").rglob("*") if p.is_file()) if HTML.exists() else 0
+    report = {
+        "returncode": code,
+        "warnings": warnings,
+        "warning_count": len(warnings),
+        "seconds": round(seconds, 1),
+        "pages": pages,
+        "built": built,
+        "missing_html": missing_html,
+        "page_weights": weights,
+        "static_bytes": shared,
+        "command": "jupyter-book build . -W -n --keep-going",
+    }
+    REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    print(f"\nbuild_book: jupyter-book exited {code} after {seconds:.1f} s with {len(warnings)} warning(s)")
+    print(f"{'page':40} {'html KiB':>9} {'images KiB':>11} {'total KiB':>10}")
+    for page, w in weights.items():
+        print(f"{page:40} {w['html'] / 1024:9.0f} {w['images'] / 1024:11.0f} {w['total'] / 1024:10.0f}")
+    print(f"shared _static/ (theme, vendored widget manager): {shared / 1024:.0f} KiB, loaded once and cached")
+    for w in warnings:
+        print("  warning:", w)
+    if code != 0 or warnings or missing_html:
+        print(f"build_book: FAILED (see {LOG.relative_to(ROOT)})", file=sys.stderr)
+        return code or 1
+    print(f"build_book: open {(HTML / 'index.html').relative_to(ROOT)}")
+    return 0
+
+
+# --- Sphinx side -------------------------------------------------------------------------
+# _config.yml loads this module as a local Sphinx extension (sphinx.local_extensions).
+# jupyter-book adds *every* .js file under _static/ to *every* page, in file-system order;
+# for the widget manager that is wrong twice over: require.js must come before embed-amd.js,
+# and pages without explorers should not load 3.5 MB of JavaScript.  myst-nb already adds
+# them, in the order of nb_ipywidgets_js, to exactly the pages that embed widget state.
+PER_PAGE_JS = ("vendor/", "widgets-assets-path.js")
+
+
+def _drop_per_page_js(app, config) -> None:  # noqa: ANN001 - Sphinx callback signature
+    kept = []
+    for entry in config.html_js_files:
+        name = entry[0] if isinstance(entry, (tuple, list)) else entry
+        if not (name or "").startswith(PER_PAGE_JS):
+            kept.append(entry)
+    config.html_js_files = kept
+
+
+def setup(app) -> dict:  # noqa: ANN001
+    """Sphinx entry point: keep the vendored widget scripts off pages that do not need them."""
+    app.connect("config-inited", _drop_per_page_js, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
