@@ -1,12 +1,20 @@
-// Tell the vendored Jupyter widgets HTML manager where its font files live.
-// embed-amd.js resolves the Font Awesome fonts of its CSS against
-// window.__jupyter_widgets_assets_path__, or else against the page's own folder, which
-// would 404 on every chapter page.  Our vendored copies sit next to embed-amd.js, and
-// this script sits one folder above them, so we derive the path from our own URL: that
+// Runs between the vendored require.js and the vendored widget manager (embed-amd.js),
+// on the pages that embed widgets (see nb_ipywidgets_js in _config.yml).
+//
+// The widget manager's CSS refers to its Font Awesome fonts by URLs relative to the
+// location of its AMD modules.  Those modules are defined inside embed-amd.js under the
+// names "@jupyter-widgets/...", which require.js would place relative to the *page*
+// (chapters/@jupyter-widgets/html-manager/dist/...: 404s).  We map that name to the folder
+// the vendored files really live in, which we derive from this script's own URL, so it
 // works for pages at any depth, over http(s) and from file:// alike.
 (function () {
   var here = document.currentScript && document.currentScript.src;
-  if (here) {
-    window.__jupyter_widgets_assets_path__ = here.replace(/[^/]*$/, "") + "vendor/html-manager/";
+  if (!here) {
+    return;
+  }
+  var vendor = here.replace(/[^/]*$/, "") + "vendor/html-manager";
+  window.__jupyter_widgets_assets_path__ = vendor + "/";
+  if (window.requirejs) {
+    window.requirejs.config({ paths: { "@jupyter-widgets/html-manager/dist": vendor } });
   }
 })();

@@ -273,9 +273,32 @@ def _drop_per_page_js(app, config) -> None:  # noqa: ANN001 - Sphinx callback si
     config.html_js_files = kept
 
 
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # noqa: ANN001
+    """Drop repeated <script> entries from a page.
+
+    Some extensions (sphinx-thebe, sphinx-togglebutton) register their inline config
+    scripts once per read phase, and Sphinx re-adds registered scripts when writing starts,
+    so pages got ``const THEBE_JS_URL = ...`` twice: a SyntaxError in every browser console.
+    """
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        attrs = getattr(js, "attributes", {})
+        # An inline script is registered with filename None and re-added with "": the same.
+        key = (getattr(js, "filename", str(js)) or "", tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    scripts[:] = unique
+
+
 def setup(app) -> dict:  # noqa: ANN001
-    """Sphinx entry point: keep the vendored widget scripts off pages that do not need them."""
+    """Sphinx entry point: keep the vendored widget scripts off pages that do not need
+    them, and every script on a page once."""
     app.connect("config-inited", _drop_per_page_js, priority=900)
+    app.connect("html-page-context", _dedupe_scripts, priority=999)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

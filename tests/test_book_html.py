@@ -1,0 +1,205 @@
+"""The built HTML, parsed with BeautifulSoup: pages, diagrams, widget state, no errors,
+no broken links, nothing loaded from another site."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import DIAGRAM_CHAPTERS
+
+pytestmark = pytest.mark.book
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# A widget that was printed instead of rendered shows its repr: ``SelectionSlider(index=0, ...)``.
+RAW_WIDGET = re.compile(
+    r"\b(IntSlider|FloatSlider|SelectionSlider|SelectionRangeSlider|IntRangeSlider|Dropdown|ToggleButtons|"
+    r"RadioButtons|Checkbox|Play|VBox|HBox|GridBox|Stack|Tab|Accordion|Output|HTML|Image|Label|Button)\("
+)
+
+
+@cache
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def all_html(html_dir: Path) -> list[Path]:
+    return sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.parts)
+
+
+def widget_state(page: BeautifulSoup) -> dict:
+    scripts = page.find_all("script", type=WIDGET_STATE)
+    assert len(scripts) == 1, f"expected one widget-state script, found {len(scripts)}"
+    return json.loads(scripts[0].string)
+
+
+def test_every_toc_page_exists(html_dir: Path, toc_pages: list[str]) -> None:
+    for page in toc_pages:
+        path = html_dir / f"{page}.html"
+        assert path.is_file(), page
+        assert soup(path).find("article"), page
+    assert (html_dir / "index.html").is_file()
+
+
+@pytest.mark.parametrize("page", DIAGRAM_CHAPTERS)
+def test_chapter_shows_diagrams_as_images(html_dir: Path, page: str) -> None:
+    doc = soup(html_dir / f"{page}.html")
+    outputs = doc.select(".cell_output")
+    images = [el for out in outputs for el in out.find_all(["img", "svg"])]
+    # Widget views are filled in by JavaScript; the static diagrams are plain images.
+    assert len(images) >= 2, f"{page}: {len(images)} diagram image(s) in cell outputs (state + ladder expected)"
+    for img in (el for el in images if el.name == "img"):
+        assert img.get("src"), f"{page}: <img> without src"
+
+
+@pytest.mark.parametrize("page", DIAGRAM_CHAPTERS)
+def test_chapter_embeds_an_explorer(html_dir: Path, page: str) -> None:
+    doc = soup(html_dir / f"{page}.html")
+    state = widget_state(doc)["state"]
+    views = [json.loads(s.string) for s in doc.find_all("script", type=WIDGET_VIEW)]
+    assert views, f"{page}: no widget view in the page"
+    for view in views:
+        assert view["model_id"] in state, f"{page}: a view refers to a model missing from the embedded state"
+    models = {m["model_name"] for m in state.values()}
+    # A control bound on the client side to what it shows, so it works without a kernel.
+    assert models & {
+        "SelectionSliderModel",
+        "IntSliderModel",
+        "FloatSliderModel",
+        "DropdownModel",
+        "ToggleButtonsModel",
+        "PlayModel",
+    }, f"{page}: no control in the explorer: {sorted(models)}"
+    assert "LinkModel" in models or "DirectionalLinkModel" in models, f"{page}: controls not linked client-side"
+
+
+def test_handshake_has_the_loss_slider(html_dir: Path) -> None:
+    state = widget_state(soup(html_dir / "chapters/01-handshake.html"))["state"]
+    sliders = [m["state"] for m in state.values() if m["model_name"] == "SelectionSliderModel"]
+    assert any(s.get("description") == "loss" for s in sliders), [s.get("description") for s in sliders]
+
+
+def test_no_error_output(html_dir: Path, toc_pages: list[str]) -> None:
+    for page in toc_pages:
+        doc = soup(html_dir / f"{page}.html")
+        assert not doc.select(".output.error, .output.traceback, .output.stderr, .cell_output .stderr"), page
+        text = doc.get_text()
+        assert "Traceback (most recent call last)" not in text, page
+        for out in doc.select(".cell_output"):
+            out_text = out.get_text()
+            assert not re.search(r"\b\w*(Error|Exception): ", out_text) or "ParameterError:" in out_text, (
+                f"{page}: an exception message in an output: {out_text[:200]!r}"
+            )
+
+
+def test_no_raw_widget_text(html_dir: Path, toc_pages: list[str]) -> None:
+    for page in toc_pages:
+        for out in soup(html_dir / f"{page}.html").select(".cell_output"):
+            match = RAW_WIDGET.search(out.get_text())
+            assert match is None, f"{page}: widget printed as text: {match.group(0)!r}"
+
+
+def _local_refs(doc: BeautifulSoup) -> list[tuple[str, str]]:
+    refs = []
+    for tag, attr in (
+        ("a", "href"),
+        ("link", "href"),
+        ("script", "src"),
+        ("img", "src"),
+        ("iframe", "src"),
+        ("source", "src"),
+        ("video", "src"),
+        ("audio", "src"),
+    ):
+        for el in doc.find_all(tag):
+            value = el.get(attr)
+            if value:
+                refs.append((tag, value))
+    return refs
+
+
+def test_no_broken_internal_links_or_images(html_dir: Path) -> None:
+    broken = []
+    for path in all_html(html_dir):
+        for tag, ref in _local_refs(soup(path)):
+            parts = urlsplit(ref)
+            if parts.scheme or ref.startswith(("#", "//", "mailto:", "data:", "javascript:")):
+                continue
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{path.relative_to(html_dir)}: <{tag}> {ref}")
+    assert broken == [], "\n".join(broken[:40])
+
+
+EXTERNAL = re.compile(r"^(https?:)?//", re.I)
+
+
+def test_nothing_loaded_from_outside_the_site(html_dir: Path) -> None:
+    offenders = []
+    for path in all_html(html_dir):
+        doc = soup(path)
+        where = path.relative_to(html_dir)
+        for el in doc.find_all("script", src=True):
+            if EXTERNAL.match(el["src"]):
+                offenders.append(f"{where}: script {el['src']}")
+        for el in doc.find_all("link", href=True):
+            rel = {r.lower() for r in el.get("rel", [])}
+            if rel & {
+                "stylesheet",
+                "preload",
+                "modulepreload",
+                "icon",
+                "shortcut",
+                "manifest",
+                "prefetch",
+            } and EXTERNAL.match(el["href"]):
+                offenders.append(f"{where}: link {el['href']}")
+        for tag in ("img", "iframe", "source", "video", "audio", "embed"):
+            for el in doc.find_all(tag, src=True):
+                if EXTERNAL.match(el["src"]):
+                    offenders.append(f"{where}: {tag} {el['src']}")
+        for el in doc.find_all(style=True):
+            if re.search(r"url\(\s*['\"]?(https?:)?//", el["style"]):
+                offenders.append(f"{where}: inline style {el['style'][:80]}")
+        for el in doc.find_all("style"):
+            if re.search(r"url\(\s*['\"]?(https?:)?//|@import\s+(url\()?['\"]?(https?:)?//", el.get_text()):
+                offenders.append(f"{where}: <style> with a remote url()")
+    for css in html_dir.rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        for match in re.finditer(
+            r"url\(\s*['\"]?((https?:)?//[^'\")]+)|@import\s+(url\()?['\"]?((https?:)?//[^'\")]+)", text
+        ):
+            offenders.append(f"{css.relative_to(html_dir)}: {match.group(0)[:100]}")
+    assert offenders == [], "\n".join(offenders[:40])
+
+
+def test_widget_manager_is_local_and_in_order(html_dir: Path) -> None:
+    doc = soup(html_dir / "chapters/01-handshake.html")
+    srcs = [s["src"].split("?")[0] for s in doc.find_all("script", src=True)]
+    require = [i for i, s in enumerate(srcs) if s.endswith("vendor/requirejs/require.js")]
+    embed = [i for i, s in enumerate(srcs) if s.endswith("vendor/html-manager/embed-amd.js")]
+    assert len(require) == 1 and len(embed) == 1, srcs
+    assert require[0] < embed[0]
+    # Pages without explorers do not pay for the 3.5 MB widget manager.
+    genindex = [s["src"] for s in soup(html_dir / "genindex.html").find_all("script", src=True)]
+    assert not any("embed-amd" in s for s in genindex)
+
+
+def test_launch_and_download_buttons(html_dir: Path) -> None:
+    doc = soup(html_dir / "chapters/01-handshake.html")
+    hrefs = [a.get("href", "") for a in doc.find_all("a")]
+    assert any(
+        h.startswith("https://mybinder.org/v2/gh/tcpbook/tcpbook/main?urlpath=lab/tree/chapters/01-handshake.md")
+        for h in hrefs
+    ), "Binder launch button"
+    assert "https://github.com/tcpbook/tcpbook" in hrefs, "repository button"
+    assert any(h.endswith("_sources/chapters/01-handshake.md") for h in hrefs), "source download"
+    assert any(h.endswith("_downloads/notebooks/01-handshake.ipynb") for h in hrefs), "notebook download"
