@@ -1,0 +1,492 @@
+"""Explorers: sliders and menus that re-run a scenario and redraw its pictures.
+
+A chapter places one with a single line::
+
+    from tcpbook.explorers import explore
+    explore("handshake")
+
+Each explorer shows, side by side, the state diagram with the path each endpoint
+took, the ladder diagram of the run, and a short summary of how it ended.  Its
+controls are named exactly like the scenario's parameters (``loss``,
+``syn_retries``, ``close_delay`` …), so what a reader learns here works unchanged
+in :func:`tcpbook.simulate` and on the command line.
+
+It works in two worlds:
+
+* **live** (a running kernel: JupyterLab, Binder): any change of a control
+  re-simulates and redraws, for any value the control allows;
+* **static** (the published HTML book, no kernel): when the book is built
+  (``TCPBOOK_STATIC=1``) the explorer runs every point of a small grid of control
+  values and embeds the pictures of each.  The pictures sit in nested
+  :class:`ipywidgets.Stack` widgets — one level per control — and each control's
+  ``index`` is ``jslink``-ed to the ``selected_index`` of every Stack of its level,
+  so the browser switches frames by itself, without a kernel.  Identical pictures
+  are embedded once and shared, which keeps a chapter page small.
+
+``explore(name, static=True)`` or ``static=False`` forces a mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+
+from .errors import ParameterError
+from .render.export import figure_bytes
+from .render.ladder import ladder
+from .render.statediagram import state_diagram
+from .render.summary import outcome_summary
+from .scenarios import get_scenario, simulate
+from .trace import Trace
+
+STATIC_ENV = "TCPBOOK_STATIC"
+
+
+# ------------------------------------------------------------------------ controls
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control of an explorer.
+
+    ``name`` is the scenario parameter it sets.  ``kind`` is ``"float"``, ``"int"``
+    (a slider over ``live_range`` in live mode) or ``"choice"`` (buttons or a menu).
+    ``grid`` lists the values precomputed for static mode (the slider's stops);
+    ``labels`` optionally names each value for display.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    grid: tuple[Any, ...]
+    live_range: tuple[float, float, float] | None = None  # (min, max, step) for sliders
+    choices: tuple[Any, ...] = ()  # every value a "choice" control offers live
+    labels: dict[Any, str] = field(default_factory=dict)
+    menu: bool = False  # a Dropdown rather than ToggleButtons
+    help: str = ""
+
+    def label(self, value: Any) -> str:
+        if value in self.labels:
+            return self.labels[value]
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return str(value)
+
+    def static_widget(self, value: Any) -> widgets.ValueWidget:
+        """A widget whose embedded state keeps working without a kernel."""
+        options = [(self.label(v), v) for v in self.grid]
+        index = self.grid.index(value)
+        common = {"description": self.name, "style": {"description_width": "initial"}}
+        if self.kind in ("float", "int"):
+            return widgets.SelectionSlider(options=options, index=index, continuous_update=True, **common)
+        if self.menu:
+            return widgets.Dropdown(options=options, index=index, **common)
+        return widgets.ToggleButtons(options=options, index=index, **common)
+
+    def live_widget(self, value: Any) -> widgets.ValueWidget:
+        common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help}
+        if self.kind == "float":
+            lo, hi, step = self.live_range or (0.0, 1.0, 0.05)
+            return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, continuous_update=False,
+                                       readout_format=".2f", **common)
+        if self.kind == "int":
+            lo, hi, step = self.live_range or (0, 10, 1)
+            return widgets.IntSlider(value=value, min=int(lo), max=int(hi), step=int(step), continuous_update=False, **common)
+        options = [(self.label(v), v) for v in (self.choices or self.grid)]
+        if self.menu:
+            return widgets.Dropdown(options=options, value=value, **common)
+        return widgets.ToggleButtons(options=options, value=value, **common)
+
+
+# The drop rules offered by the handshake explorer's menu (rule "" = none).
+HANDSHAKE_DROPS: dict[str, str] = {
+    "": "no drop rule",
+    "client:SYN:1": "first SYN lost",
+    "server:SYN-ACK:1": "first SYN,ACK lost",
+    "client:ACK:1": "final ACK lost",
+    "server:SYN-ACK:*": "every SYN,ACK lost",
+    "client:SYN:*": "every SYN lost",
+}
+
+
+@dataclass(frozen=True)
+class ExplorerSpec:
+    """What one explorer runs and which controls it offers."""
+
+    name: str
+    scenario: str
+    title: str
+    controls: tuple[Control, ...]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    phase: str | None = None  # the focused state diagram to show
+    ladder_options: dict[str, Any] = field(default_factory=dict)
+
+
+_LOSS = Control("loss", "float", 0.0, (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.9, 0.05), help="probability that any segment is lost")
+_SEED = Control("seed", "int", 1, (1, 2, 3), (0, 50, 1), help="seed of the random losses")
+
+SPECS: dict[str, ExplorerSpec] = {
+    "handshake": ExplorerSpec(
+        "handshake",
+        "handshake",
+        "Three-way handshake",
+        (
+            _LOSS,
+            Control("drop", "choice", "", tuple(HANDSHAKE_DROPS), labels=HANDSHAKE_DROPS, menu=True,
+                    help="a drop rule: which segment the network loses"),
+            Control("syn_retries", "int", 6, (6,), (0, 8, 1), help="SYN retransmissions before connect() fails"),
+            Control("synack_retries", "int", 5, (5,), (0, 6, 1), help="SYN,ACK retransmissions before the server gives up"),
+            Control("profile", "choice", "linux", ("linux",), choices=("linux", "rfc"), help="timing profile"),
+            _SEED,
+        ),
+        phase="open",
+    ),
+    "transfer": ExplorerSpec(
+        "transfer",
+        "transfer",
+        "Data transfer",
+        (
+            Control("bytes", "int", 4380, (1460, 4380, 14600), (0, 146000, 1460), help="bytes the client sends"),
+            Control("mss", "int", 1460, (536, 1460), (200, 1460, 4), help="maximum segment size"),
+            Control("loss", "float", 0.0, (0.0, 0.1, 0.3), (0.0, 0.9, 0.05), help="probability that any segment is lost"),
+            Control("delayed_ack", "choice", True, (True, False), choices=(True, False), help="delay lone ACKs"),
+            Control("seed", "int", 1, (1,), (0, 50, 1), help="seed of the random losses"),
+        ),
+        phase=None,
+    ),
+    "teardown": ExplorerSpec(
+        "teardown",
+        "close",
+        "Closing a connection",
+        (
+            Control("closer", "choice", "client", ("client", "server"), choices=("client", "server"),
+                    help="who closes first"),
+            Control("close_delay", "float", 0.2, (0.0, 0.2, 1.0), (0.0, 5.0, 0.05),
+                    help="seconds the other side waits after end-of-file before it closes"),
+            Control("loss", "float", 0.0, (0.0, 0.2, 0.4), (0.0, 0.9, 0.05), help="probability that any segment is lost"),
+            Control("time_wait", "float", 60.0, (60.0,), (1.0, 240.0, 1.0), help="how long TIME-WAIT lasts (2·MSL)"),
+            Control("seed", "int", 1, (1,), (0, 50, 1), help="seed of the random losses"),
+        ),
+        phase="close",
+    ),
+    "syn-flood": ExplorerSpec(
+        "syn-flood",
+        "syn-flood",
+        "SYN flood",
+        (
+            Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0), help="spoofed SYNs per second"),
+            Control("syn_backlog", "int", 32, (32, 256), (1, 1024, 1), help="capacity of the SYN queue"),
+            Control("synack_retries", "int", 5, (1, 5), (0, 6, 1), help="SYN,ACK retransmissions per half-open request"),
+            Control("syncookies", "choice", False, (False, True), choices=(False, True), help="SYN cookies when the queue is full"),
+        ),
+        fixed={"clients": 4, "client_interval": 3.0, "attack_duration": 20.0},
+        phase="open",
+        ladder_options={"max_segments": 40},
+    ),
+}
+
+
+# ------------------------------------------------------------------------- frames
+
+
+def compact_svg(svg: bytes) -> bytes:
+    """Shrink an SVG (graphviz's or matplotlib's) for embedding in a page.
+
+    Drops what an ``<img>`` never uses — the XML prologue, comments, metadata,
+    tooltips, links, clip paths of a figure drawn inside its axes — and keeps one
+    decimal of each coordinate (a tenth of a point).  Deterministic, like its input.
+    """
+    text = svg.decode()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"<title>.*?</title>", "", text, flags=re.S)
+    text = re.sub(r"</?a\b[^>]*>", "", text)
+    text = re.sub(r' clip-path="url\(#[^)]*\)"', "", text)
+    text = re.sub(r"<clipPath\b.*?</clipPath>", "", text, flags=re.S)
+    text = re.sub(r"(\d+\.\d)\d+", r"\1", text)
+    text = re.sub(r"\.0\b", "", text)
+    text = re.sub(r' (?:id|class)="[^"]*"', "", text)
+    text = re.sub(r"<g>(<g>)*</g>", "", text)
+    # One font declaration for the whole picture instead of one per text element.
+    text = re.sub(r' font-family="[^"]*"', "", text)
+    text = re.sub(r"font-family: ?[^;\"]*;? ?", "", text)
+    text = re.sub(r"(<svg\b[^>]*>)", r"\1<style>text{font-family:'DejaVu Sans',Verdana,sans-serif}</style>", text, count=1)
+    text = re.sub(r"\s*\n\s*", " ", text)
+    text = re.sub(r">\s+<", "><", text)
+    return text.encode()
+
+
+@dataclass
+class Frame:
+    """The three things an explorer shows for one set of control values."""
+
+    state_svg: bytes
+    ladder_image: bytes
+    ladder_format: str
+    summary_html: str
+
+
+def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg", ladder_options: dict[str, Any] | None = None,
+                 compact: bool = False) -> Frame:
+    """Draw both pictures and the summary of ``trace``.
+
+    graphviz runs as a separate process while matplotlib draws the ladder, so on a
+    two-core machine the two pictures cost little more than the slower one.
+    """
+    dot = state_diagram(trace, phase=phase)
+    proc = subprocess.Popen(["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(dot.source.encode())
+    proc.stdin.close()
+    try:
+        fig = ladder(trace, figsize=None, **(ladder_options or {}))
+        image = figure_bytes(fig, ladder_format, dpi=72)
+    finally:
+        assert proc.stdout is not None
+        svg = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr is not None else b""
+        proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"graphviz dot failed: {err.decode(errors='replace')}")
+    if compact:
+        svg = compact_svg(svg)
+        if ladder_format == "svg":
+            image = compact_svg(image)
+    return Frame(svg, image, ladder_format, outcome_summary(trace))
+
+
+# ----------------------------------------------------------------------- explorer
+
+
+def _static_default() -> bool:
+    return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class Explorer:
+    """An explorer: a scenario, its controls and the three views (see the module docstring).
+
+    ``Explorer(spec, static=..., **fixed)``: ``fixed`` parameters are passed to every
+    run; a fixed parameter that is also a control removes that control.  Call
+    :meth:`widget` (or just display the explorer) to get the ipywidgets tree.
+    """
+
+    def __init__(self, spec: ExplorerSpec, *, static: bool | None = None, **fixed: Any) -> None:
+        if static is not None and not isinstance(static, bool):
+            raise ParameterError("static", static, "True, False or None (None: the TCPBOOK_STATIC environment variable)")
+        self.spec = spec
+        self.static = _static_default() if static is None else static
+        scenario = get_scenario(spec.scenario)
+        allowed = scenario.parameters()
+        for key in fixed:
+            if key not in allowed:
+                raise ParameterError(key, fixed[key], f"a parameter of scenario {spec.scenario!r}: {', '.join(sorted(allowed))}")
+        self.fixed = {**spec.fixed, **fixed}
+        self.controls = tuple(c for c in spec.controls if c.name not in fixed)
+        # Fail now, with a ParameterError, if the fixed values are wrong.
+        simulate(spec.scenario, **self._params({c.name: c.default for c in self.controls}))
+        self.frames: dict[tuple[Any, ...], widgets.Widget] = {}
+        self.stacks: list[list[widgets.Stack]] = []
+        self.links: list[widgets.widget_link.Link] = []
+        self.inputs: dict[str, widgets.ValueWidget] = {}
+        self._widget: widgets.Widget | None = None
+        self._images: dict[str, widgets.Widget] = {}
+
+    # -- running ---------------------------------------------------------------------
+
+    def _params(self, values: dict[str, Any]) -> dict[str, Any]:
+        params = dict(self.fixed)
+        for name, value in values.items():
+            if name == "drop":
+                params["drop"] = (value,) if value else ()
+            else:
+                params[name] = value
+        return params
+
+    def simulate(self, **values: Any) -> Trace:
+        """Run the scenario with these control values (defaults for the rest)."""
+        known = {c.name for c in self.controls}
+        for name in values:
+            if name not in known:
+                raise ParameterError(name, values[name], "a control of this explorer: " + ", ".join(sorted(known)))
+        merged = {c.name: c.default for c in self.controls}
+        merged.update(values)
+        return simulate(self.spec.scenario, **self._params(merged))
+
+    def frame(self, *, compact: bool = False, ladder_format: str = "svg", **values: Any) -> Frame:
+        """Simulate and draw one frame (what a control change does in live mode)."""
+        return render_frame(self.simulate(**values), phase=self.spec.phase, ladder_format=ladder_format,
+                            ladder_options=self.spec.ladder_options, compact=compact)
+
+    @property
+    def static_controls(self) -> tuple[Control, ...]:
+        """The controls that have more than one value in the static grid."""
+        return tuple(c for c in self.controls if len(c.grid) > 1)
+
+    def grid(self) -> list[tuple[Any, ...]]:
+        """Every point of the static grid, in the order of :attr:`static_controls`."""
+        return list(itertools.product(*(c.grid for c in self.static_controls)))
+
+    # -- widgets ---------------------------------------------------------------------
+
+    def widget(self) -> widgets.Widget:
+        """The ipywidgets tree (built once; live or static as chosen at creation)."""
+        if self._widget is None:
+            self._widget = self._build_static() if self.static else self._build_live()
+        return self._widget
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget())
+
+    def _image(self, data: bytes, fmt: str, width: str) -> widgets.Image:
+        key = hashlib.sha256(fmt.encode() + data).hexdigest()
+        if key not in self._images:
+            self._images[key] = widgets.Image(value=data, format=fmt, layout=widgets.Layout(width=width, height="auto"))
+        return self._images[key]  # type: ignore[return-value]
+
+    def _views(self, frame: Frame) -> widgets.Widget:
+        state = self._image(frame.state_svg, "svg+xml", "100%")
+        lad = self._image(frame.ladder_image, "svg+xml" if frame.ladder_format == "svg" else frame.ladder_format, "100%")
+        key = hashlib.sha256(frame.summary_html.encode()).hexdigest()
+        if "html-" + key not in self._images:
+            self._images["html-" + key] = widgets.HTML(frame.summary_html)
+        summary = self._images["html-" + key]
+        left = widgets.VBox([state, summary], layout=widgets.Layout(width="46%"))
+        right = widgets.VBox([lad], layout=widgets.Layout(width="54%"))
+        return widgets.HBox([left, right], layout=widgets.Layout(width="100%", align_items="flex-start"))
+
+    def _header(self, controls: Sequence[widgets.Widget], note: str = "") -> widgets.Widget:
+        title = widgets.HTML(f"<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}")
+        box = widgets.Box(list(controls), layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="4px 18px"))
+        return widgets.VBox([title, box])
+
+    def _build_live(self) -> widgets.Widget:
+        inputs = {c.name: c.live_widget(c.default) for c in self.controls}
+        self.inputs = inputs
+        frame = self.frame(**{c.name: c.default for c in self.controls})
+        state = widgets.Image(value=frame.state_svg, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
+        lad = widgets.Image(value=frame.ladder_image, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
+        summary = widgets.HTML(frame.summary_html)
+        error = widgets.HTML("")
+        body = widgets.HBox(
+            [widgets.VBox([state, summary, error], layout=widgets.Layout(width="46%")),
+             widgets.VBox([lad], layout=widgets.Layout(width="54%"))],
+            layout=widgets.Layout(width="100%", align_items="flex-start"),
+        )
+
+        def redraw(_change: Any = None) -> None:
+            try:
+                new = self.frame(**{name: w.value for name, w in inputs.items()})
+            except ParameterError as exc:  # e.g. a combination the scenario refuses
+                error.value = f"<span style='color:#D55E00'>{exc}</span>"
+                return
+            error.value = ""
+            state.value, lad.value, summary.value = new.state_svg, new.ladder_image, new.summary_html
+
+        for w in inputs.values():
+            w.observe(redraw, names="value")
+        self._redraw = redraw
+        return widgets.VBox([self._header(list(inputs.values())), body])
+
+    def _build_static(self) -> widgets.Widget:
+        # Controls with a single grid value stay at their default in the book.
+        controls = tuple(c for c in self.controls if len(c.grid) > 1)
+        inputs = {c.name: c.static_widget(c.default) for c in controls}
+        self.inputs = inputs
+        self.stacks = [[] for _ in controls]
+        cache: dict[tuple[Any, ...], widgets.Widget] = {}
+        frames_by_digest: dict[str, widgets.Widget] = {}
+
+        def leaf(point: tuple[Any, ...]) -> widgets.Widget:
+            values = {c.name: c.default for c in self.controls}
+            values.update(zip((c.name for c in controls), point))
+            trace = simulate(self.spec.scenario, **self._params(values))
+            # Same events, same pictures: e.g. every seed when nothing is lost.
+            body = trace.to_dict()
+            body.pop("params")
+            digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            if digest not in frames_by_digest:
+                frame = render_frame(trace, phase=self.spec.phase, ladder_options=self.spec.ladder_options, compact=True)
+                frames_by_digest[digest] = self._views(frame)
+            self.frames[point] = frames_by_digest[digest]
+            return frames_by_digest[digest]
+
+        def build(level: int, prefix: tuple[Any, ...]) -> tuple[Any, widgets.Widget]:
+            if level == len(controls):
+                view = leaf(prefix)
+                return ("leaf", view.model_id), view
+            built = [build(level + 1, prefix + (v,)) for v in controls[level].grid]
+            key = (level, tuple(k for k, _ in built))
+            if key not in cache:
+                # Identical subtrees (e.g. every seed when nothing is lost) are shared.
+                stack = widgets.Stack([w for _, w in built], selected_index=controls[level].grid.index(controls[level].default))
+                self.stacks[level].append(stack)
+                cache[key] = stack
+            return key, cache[key]
+
+        if controls:
+            _, root = build(0, ())
+        else:
+            root = leaf(())
+        for level, control in enumerate(controls):
+            for stack in self.stacks[level]:
+                self.links.append(widgets.jslink((inputs[control.name], "index"), (stack, "selected_index")))
+        live_only = [c.name for c in self.controls if len(c.grid) == 1]
+        note = ""
+        if live_only:
+            note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>"
+        return widgets.VBox([self._header(list(inputs.values()), note), root])
+
+
+def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget:
+    """The explorer called ``name`` ("handshake", "transfer", "teardown", "syn-flood") as a widget.
+
+    ``fixed`` parameters are passed to every run (a fixed control disappears);
+    ``static`` forces the static (precomputed, no kernel) or live mode, which by
+    default follows the ``TCPBOOK_STATIC`` environment variable.
+    """
+    if name not in SPECS:
+        raise ParameterError("name", name, "one of " + ", ".join(SPECS))
+    explorer = Explorer(SPECS[name], static=static, **fixed)
+    box = explorer.widget()
+    box.explorer = explorer  # type: ignore[attr-defined]  # tests and authors can reach the object
+    return box
+
+
+class HandshakeExplorer(Explorer):
+    """Loss or a drop rule, SYN and SYN,ACK retries, profile and seed → the handshake."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["handshake"], static=static, **fixed)
+
+
+class TransferExplorer(Explorer):
+    """Bytes, MSS, loss, delayed ACK and seed → a data transfer."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["transfer"], static=static, **fixed)
+
+
+class TeardownExplorer(Explorer):
+    """Who closes first, the other side's delay, loss and TIME-WAIT → the teardown."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["teardown"], static=static, **fixed)
+
+
+class SynFloodExplorer(Explorer):
+    """Attack rate, SYN backlog, SYN,ACK retries and SYN cookies → who still gets in."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["syn-flood"], static=static, **fixed)

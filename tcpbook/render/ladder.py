@@ -1,0 +1,554 @@
+"""Ladder (sequence) diagrams of a run, drawn with matplotlib.
+
+Each endpoint is a vertical timeline and time flows down.  Every segment is an
+arrow from its sender's timeline to its receiver's, sloped by the time it spent in
+flight, and labelled as tcpdump would print it (``SYN,ACK seq=300 ack=101``).  A
+lost segment stops half-way at a ✗; a retransmission is dashed and marked ↻.
+Each endpoint's state is written beside its timeline where it changes, and its
+timers (retransmission timeout with its backoff, TIME-WAIT, delayed ACK) are drawn
+as brackets in lanes beside the timeline, labelled with their durations.
+
+Time scales in TCP differ by a thousand times (a 100 ms round trip, a SYN backoff of
+a minute, 60 s of TIME-WAIT), so by default the axis is *compressed*: every gap up to
+a few one-way delays is drawn to scale (arrows keep their true slopes), and each
+longer quiet gap is cut out and drawn as a zig-zag break labelled with the time it
+hides ("… 58 s …").  ``axis="linear"`` draws true time instead.
+
+Long runs (thousands of segments) are summarised: the beginning and the end are
+drawn and the middle becomes one labelled break (or pass ``window=(t0, t1)``).
+Runs with many endpoints (a SYN flood) draw the server and a few legitimate clients,
+and aggregate the spoofed sources into one lane with a band instead of arrows.
+
+The figure carries a registry of what it drew, ``fig.tcpbook``: a dict with lists
+``arrows`` (segment indices), ``drops``, ``retransmissions``, ``states``
+(``(endpoint, state, t)``), ``timers``, ``breaks`` and ``hidden`` — the tests count
+those, and each artist also has a ``gid`` that appears as an id in SVG output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Polygon
+
+from ..errors import ParameterError
+from ..trace import SegmentEvent, Trace
+from . import style
+
+TIMER_NAMES = {"rto": "RTO", "time-wait": "TIME-WAIT", "delayed-ack": "delayed ACK", "persist": "persist"}
+TIMER_ORDER = ("rto", "delayed-ack", "persist", "time-wait")
+_SPOOFED = "spoofed"
+
+
+def fmt_duration(seconds: float) -> str:
+    """1 s, 40 ms, 1.5 s, 2 min — the way a person says it."""
+    if seconds >= 120 and abs(seconds / 60 - round(seconds / 60)) < 1e-9:
+        return f"{seconds / 60:g} min"
+    if seconds >= 1:
+        return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def fmt_time(t: float) -> str:
+    """A time stamp short enough for the margin: 0.15, 1.05, 60.4."""
+    text = f"{t:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+# --------------------------------------------------------------------------- lanes
+
+
+def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
+    """The timelines to draw, left to right.  Spoofed sources share one lane."""
+    names = list(trace.endpoints) or sorted({s.src for s in trace.segments} | {s.dst for s in trace.segments})
+    spoofed = any(s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED) for s in trace.segments)
+    if endpoints is not None:
+        if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints) or not endpoints:
+            raise ParameterError("endpoints", endpoints, "a non-empty list of endpoint names")
+        allowed = [*names, _SPOOFED] if spoofed else names
+        for e in endpoints:
+            if e not in allowed:
+                raise ParameterError("endpoints", e, "one of " + ", ".join(allowed))
+        return list(endpoints)
+    real = [n for n in names if not n.startswith(_SPOOFED)]
+    if len(real) <= 2 and not spoofed:
+        return sorted(real, key=lambda n: (n != "client", n))
+    clients = [n for n in real if n != "server"][:4]
+    lanes = ([_SPOOFED] if spoofed else []) + (["server"] if "server" in real else []) + clients
+    return lanes
+
+
+def _lane_of(name: str, lanes: list[str]) -> int | None:
+    if name in lanes:
+        return lanes.index(name)
+    if name.startswith(_SPOOFED) and _SPOOFED in lanes:
+        return lanes.index(_SPOOFED)
+    return None
+
+
+# ----------------------------------------------------------------------- time map
+
+
+@dataclass
+class TimeMap:
+    """Maps (time, stacking slot) to a y position: piecewise linear with cut-out gaps.
+
+    ``moments`` are the distinct times at which something is drawn; between two
+    consecutive moments the axis is either to scale or a *break*.
+    """
+
+    times: list[float]
+    ys: list[float]  # y of each moment (top of its slot)
+    slot: float  # height of one stacking slot
+    breaks: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (t0, t1, y0, y1, label)
+
+    def y(self, t: float, k: int = 0) -> float:
+        """The y of time ``t`` (stacking slot ``k``)."""
+        import bisect
+
+        i = bisect.bisect_right(self.times, t + 1e-12) - 1
+        if i < 0:
+            return self.ys[0] - (self.times[0] - t) / self.unit + k * self.slot
+        if i >= len(self.times) - 1 or abs(self.times[i] - t) < 1e-12:
+            base = self.ys[i] + (t - self.times[i]) / self.unit
+            return base + k * self.slot
+        t0, t1, y0, y1 = self.times[i], self.times[i + 1], self.ys[i], self.ys[i + 1]
+        # Inside a gap: interpolate, after the slots used at t0.
+        y0 = y0 + self.used[i] * self.slot
+        return y0 + (y1 - y0) * (t - t0) / (t1 - t0) + k * self.slot
+
+    unit: float = 1.0  # seconds per y unit (to-scale parts)
+    used: list[int] = field(default_factory=list)
+
+
+def build_time_map(
+    moments: dict[float, int], *, axis: str, delay: float, hidden: tuple[float, float, str] | None
+) -> TimeMap:
+    """Place each moment (time → slots it needs) on the y axis."""
+    times = sorted(moments)
+    if not times:
+        times = [0.0]
+        moments = {0.0: 1}
+    if axis == "linear":
+        span = max(times[-1] - times[0], delay * 4, 1e-6)
+        unit = span / 40.0  # the whole run is about 40 units tall
+        slot = 0.35
+        ys = [(t - times[0]) / unit for t in times]
+        return TimeMap(times, ys, slot, [], unit=unit, used=[0] * len(times))
+    unit = max(delay, 1e-4)
+    slot = 0.55
+    threshold = 4.0 * unit  # quiet gaps longer than four one-way delays are cut out
+    ys = [0.0]
+    breaks = []
+    used = [max(moments[t], 1) - 1 for t in times]
+    for i in range(1, len(times)):
+        gap = times[i] - times[i - 1]
+        start = ys[-1] + used[i - 1] * slot
+        hidden_here = hidden is not None and times[i - 1] <= hidden[0] + 1e-12 and times[i] >= hidden[1] - 1e-12
+        if hidden_here:
+            height = 3.2
+            breaks.append((times[i - 1], times[i], start, start + height, hidden[2]))
+        elif gap > threshold:
+            height = 2.0 + 0.35 * math.log10(gap / threshold)
+            breaks.append((times[i - 1], times[i], start, start + height, f"… {fmt_duration(gap)} …"))
+        else:
+            height = max(gap / unit, 0.5 * slot if gap > 0 else 0.0)
+        ys.append(start + height)
+    return TimeMap(times, ys, slot, breaks, unit=unit, used=used)
+
+
+# ------------------------------------------------------------------------ timers
+
+
+@dataclass
+class TimerSpan:
+    endpoint: str
+    timer: str
+    start: float
+    end: float
+    duration: float | None
+    how: str  # "fired", "cancelled", "restarted", "pending"
+
+
+def timer_spans(trace: Trace, endpoint: str, peers: set[str | None]) -> list[TimerSpan]:
+    """Each period a timer of ``endpoint`` ran, from set to fired, cancelled or restarted."""
+    open_: dict[tuple[str | None, str], TimerSpan] = {}
+    spans: list[TimerSpan] = []
+    for e in trace.timers:
+        if e.endpoint != endpoint or e.peer not in peers:
+            continue
+        key = (e.peer, e.timer)
+        if e.action == "set":
+            if key in open_:
+                span = open_.pop(key)
+                span.end, span.how = e.t, "restarted"
+                spans.append(span)
+            open_[key] = TimerSpan(endpoint, e.timer, e.t, e.deadline if e.deadline is not None else e.t, e.duration, "pending")
+        elif key in open_:
+            span = open_.pop(key)
+            span.end, span.how = e.t, e.action
+            spans.append(span)
+    for span in open_.values():
+        span.end = min(span.end, max(trace.outcome.end_time, span.start))
+        spans.append(span)
+    spans.sort(key=lambda s: (s.start, s.timer))
+    return spans
+
+
+# ------------------------------------------------------------------------ ladder
+
+
+def _check(trace: Any, axis: Any, timers: Any, window: Any, max_segments: Any, figsize: Any) -> None:
+    if not isinstance(trace, Trace):
+        raise ParameterError("trace", type(trace).__name__, "a tcpbook Trace")
+    if axis not in ("compressed", "linear"):
+        raise ParameterError("axis", axis, "'compressed' or 'linear'")
+    if not isinstance(timers, bool):
+        raise ParameterError("timers", timers, "True or False")
+    if window is not None:
+        ok = (
+            isinstance(window, (tuple, list))
+            and len(window) == 2
+            and all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in window)
+            and 0 <= window[0] < window[1]
+        )
+        if not ok:
+            raise ParameterError("window", window, "None or (t0, t1) with 0 <= t0 < t1, in seconds")
+    if isinstance(max_segments, bool) or not isinstance(max_segments, int) or max_segments < 4:
+        raise ParameterError("max_segments", max_segments, "an integer >= 4")
+    if figsize is not None and not (
+        isinstance(figsize, (tuple, list)) and len(figsize) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in figsize)
+    ):
+        raise ParameterError("figsize", figsize, "None or (width, height) in inches")
+
+
+def ladder(
+    trace: Trace,
+    *,
+    axis: str = "compressed",
+    timers: bool = True,
+    endpoints: Sequence[str] | None = None,
+    window: tuple[float, float] | None = None,
+    max_segments: int = 60,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Draw ``trace`` as a ladder diagram and return the matplotlib :class:`~matplotlib.figure.Figure`.
+
+    ``axis``: ``"compressed"`` (long quiet gaps cut out and labelled) or ``"linear"``.
+    ``timers``: draw the timer lanes.  ``endpoints``: the timelines to draw, left to
+    right (default: client and server; for a SYN flood the spoofed sources, the
+    server and four clients).  ``window=(t0, t1)``: draw only what happens between
+    ``t0`` and ``t1`` seconds.  ``max_segments``: a longer run is summarised (its
+    first and last segments drawn, the middle replaced by a labelled break).
+    """
+    _check(trace, axis, timers, window, max_segments, figsize)
+    lanes = choose_lanes(trace, endpoints)
+    n_lanes = len(lanes)
+    delay = float(trace.params.get("rtt", 0.1) or 0.1) / 2
+    all_segments = trace.segments
+    registry: dict[str, list[Any]] = {k: [] for k in ("arrows", "drops", "retransmissions", "states", "timers", "breaks", "hidden", "refused")}
+
+    # Which segments are drawn as arrows.
+    candidates = [
+        (i, s) for i, s in enumerate(all_segments)
+        if _lane_of(s.src, lanes) is not None and _lane_of(s.dst, lanes) is not None and s.src != s.dst
+        and (window is None or window[0] - 1e-12 <= s.t <= window[1] + 1e-12)
+    ]
+    spoof = [(i, s) for i, s in candidates if s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED)]
+    spoof_ids = {i for i, _ in spoof}
+    drawable = [(i, s) for i, s in candidates if i not in spoof_ids]
+    hidden: tuple[float, float, str] | None = None
+    if len(drawable) > max_segments:
+        head, tail = drawable[: max_segments // 2], drawable[-(max_segments - max_segments // 2):]
+        middle = drawable[max_segments // 2: len(drawable) - len(tail)]
+        h0 = max(_arrival(s, delay) for _, s in head)
+        h1 = tail[0][1].t
+        if h1 <= h0:  # segments still in flight: cut at send times only
+            h0 = middle[0][1].t
+        retrans = sum(1 for _, s in middle if s.retransmission)
+        lost = sum(1 for _, s in middle if s.dropped)
+        data = sum(1 for _, s in middle if s.len)
+        label = (
+            f"⋮  {len(middle):,} segments in {fmt_duration(h1 - h0)} not drawn: {data:,} with data, "
+            f"{len(middle) - data:,} without; {retrans} retransmitted, {lost} lost  ⋮\n"
+            f"ladder(trace, window=({fmt_time(h0)}, {fmt_time(h1)})) draws them"
+        )
+        hidden = (h0, h1, label)
+        registry["hidden"] = [i for i, _ in middle]
+        drawable = head + tail
+    lo = window[0] if window else -math.inf
+    hi = window[1] if window else math.inf
+
+    # Stacking slots: segments leaving (or reaching) one timeline at the same instant
+    # are drawn one under the other so they do not hide each other.
+    moments: dict[float, int] = {}
+    send_slot: dict[int, int] = {}
+    arrive_slot: dict[int, int] = {}
+    per_lane: dict[tuple[float, int], int] = {}
+
+    def take(t: float, lane: int) -> int:
+        key = (round(t, 9), lane)
+        k = per_lane.get(key, 0)
+        per_lane[key] = k + 1
+        moments[round(t, 9)] = max(moments.get(round(t, 9), 1), k + 1)
+        return k
+
+    # At one instant on one timeline, arrivals come first and the segments they
+    # trigger after them, so every answer is drawn below what it answers.
+    entries = [(round(s.t, 9), _lane_of(s.src, lanes), 1, i) for i, s in drawable]
+    entries += [(round(_arrival(s, delay), 9), _lane_of(s.dst, lanes), 0, i) for i, s in drawable]
+    for t, lane, is_send, i in sorted(entries):
+        (send_slot if is_send else arrive_slot)[i] = take(t, lane)
+    changes = [
+        e for name in lanes if name != _SPOOFED for e in trace.states_of(name) if e.old != e.state and lo <= e.t <= hi
+    ]
+    for e in changes:
+        moments.setdefault(round(e.t, 9), 1)
+    spans: dict[str, list[TimerSpan]] = {}
+    if timers:
+        for name in lanes:
+            if name == _SPOOFED:
+                continue
+            peers = {None, trace.main_peer(name), *lanes}
+            spans[name] = [sp for sp in timer_spans(trace, name, peers) if sp.end >= lo and sp.start <= hi]
+            for sp in spans[name]:
+                for t in (sp.start, sp.end):
+                    if lo <= t <= hi and not (hidden and hidden[0] < t < hidden[1]):
+                        moments.setdefault(round(t, 9), 1)
+    if spoof:
+        for t in (spoof[0][1].t, spoof[-1][1].t):
+            moments.setdefault(round(t, 9), 1)
+    if hidden:
+        moments.setdefault(round(hidden[0], 9), 1)
+        moments.setdefault(round(hidden[1], 9), 1)
+        moments = {t: k for t, k in moments.items() if not hidden[0] + 1e-9 < t < hidden[1] - 1e-9}
+    if window:
+        moments.setdefault(round(window[0], 9), 1)
+    tmap = build_time_map(moments, axis=axis, delay=delay, hidden=hidden)
+    y_top = tmap.ys[0] - 1.2
+    y_bottom = tmap.ys[-1] + tmap.used[-1] * tmap.slot + 1.6
+
+    # Geometry: lanes one unit apart; timer lanes and state labels in the margins.
+    gap_x = 1.0
+    xs = {name: k * gap_x for k, name in enumerate(lanes)}
+    kinds = sorted({sp.timer for ss in spans.values() for sp in ss}, key=TIMER_ORDER.index) if timers else []
+    lane_w = 0.045
+    outer = 0.06 + lane_w * len(kinds)
+    pill_room = 0.30
+    x_min = -outer - pill_room - 0.06
+    x_max = (n_lanes - 1) * gap_x + outer + pill_room
+    height_units = y_bottom - y_top
+    if figsize is None:
+        width = min(4.2 + 3.4 * (n_lanes - 1), 18.0)
+        height = min(max(1.0 + 0.30 * height_units, 3.2), 40.0)
+        figsize = (width, height)
+    fig = Figure(figsize=figsize, dpi=100)
+    fig.patch.set_alpha(0.0)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - 0.32 / figsize[1]))
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_bottom, y_top)
+    ax.set_axis_off()
+    ax.patch.set_alpha(0.0)
+    colours = {name: style.endpoint_colour(name, k) for k, name in enumerate(lanes)}
+    compact = n_lanes > 2
+
+    # Title and legend line.
+    scenario = trace.params.get("scenario", "")
+    fig.text(0.01, 0.985, f"{scenario}", ha="left", va="top", fontsize=11, fontweight="bold", color=style.GREY)
+    legend = "time flows down · ↻ retransmission · ✗ lost"
+    if axis == "compressed":
+        legend += " · axis compressed: quiet gaps cut out (≈)"
+    fig.text(0.01, 0.004, legend, ha="left", va="bottom", fontsize=7.5, color=style.GREY)
+
+    # Lifelines, interrupted at breaks.
+    cuts = [(y0, y1) for (_, _, y0, y1, _) in tmap.breaks]
+    for name in lanes:
+        x = xs[name]
+        ys = [y_top + 0.55]
+        for y0, y1 in cuts:
+            ys += [y0 + 0.15, y1 - 0.15]
+        ys.append(y_bottom - 0.2)
+        for a, b in zip(ys[::2], ys[1::2]):
+            ax.add_line(Line2D([x, x], [a, b], color=colours[name], lw=2.0, alpha=0.9, solid_capstyle="butt", gid=f"lifeline-{name}"))
+        for y0, y1 in cuts:
+            zig_y = [y0 + 0.15, y0 + 0.35, y1 - 0.35, y1 - 0.15]
+            ax.add_line(Line2D([x, x - 0.02, x + 0.02, x], zig_y, color=colours[name], lw=1.2, alpha=0.8))
+        title = name
+        if name == _SPOOFED:
+            title = f"spoofed sources ×{len({s.src for _, s in spoof})}"
+        ax.text(x, y_top + 0.1, title, ha="center", va="bottom", fontsize=11, fontweight="bold", color=colours[name], gid=f"lane-{name}")
+    for (t0, t1, y0, y1, label) in tmap.breaks:
+        mid = (y0 + y1) / 2
+        registry["breaks"].append((t0, t1))
+        ax.text(
+            (xs[lanes[0]] + xs[lanes[-1]]) / 2, mid, label, ha="center", va="center", fontsize=8.5, color=style.GREY,
+            style="italic", gid=f"break-{len(registry['breaks'])}",
+            bbox={"boxstyle": "round,pad=0.25", "fc": style.PILL, "ec": "none", "alpha": 0.9},
+        )
+
+    # Time stamps in the left margin, where something starts.
+    last_y = -math.inf
+    stamp_times = sorted({round(s.t, 9) for _, s in drawable} | {round(e.t, 9) for e in changes})
+    for t in stamp_times:
+        y = tmap.y(t)
+        if y - last_y >= 0.9:
+            ax.text(x_min + 0.01, y, f"{fmt_time(t)} s", ha="left", va="center", fontsize=7, color=style.GREY)
+            last_y = y
+
+    # Segments.
+    refused = _refused_segments(trace, drawable, delay)
+    for i, s in drawable:
+        a, b = _lane_of(s.src, lanes), _lane_of(s.dst, lanes)
+        x0, x1 = xs[lanes[a]], xs[lanes[b]]
+        y0 = tmap.y(s.t, send_slot[i])
+        y1 = tmap.y(_arrival(s, delay), arrive_slot[i])
+        colour = colours[lanes[a]]
+        direction = 1 if x1 > x0 else -1
+        inset = 0.012 * direction
+        if s.dropped:
+            xe, ye = (x0 + x1) / 2, (y0 + y1) / 2
+        else:
+            xe, ye = x1 - inset, y1
+        arrow = FancyArrowPatch(
+            (x0 + inset, y0), (xe, ye), arrowstyle="-|>" if not s.dropped else "-", mutation_scale=11,
+            lw=1.5, color=colour, linestyle=(0, (4, 2)) if s.retransmission else "-", shrinkA=0, shrinkB=0,
+            gid=f"segment-{i}",
+        )
+        ax.add_patch(arrow)
+        registry["arrows"].append(i)
+        if s.retransmission:
+            registry["retransmissions"].append(i)
+        if s.dropped:
+            ax.text(xe, ye, "✗", ha="center", va="center", fontsize=15, fontweight="bold", color=style.DROP, gid=f"drop-{i}")
+            registry["drops"].append(i)
+        if i in refused:
+            ax.text(x1 - 0.03 * direction, y1, "✗ " + refused[i], ha="right" if direction > 0 else "left", va="center",
+                    fontsize=7, color=style.DROP, gid=f"refused-{i}")
+            registry["refused"].append(i)
+        text = _segment_label(s, compact)
+        # Rotate the label along the arrow, measured on screen so it lies on the line.
+        p0 = ax.transData.transform((x0, y0))
+        p1 = ax.transData.transform((xe, ye))
+        angle = math.degrees(math.atan2(p1[1] - p0[1], p1[0] - p0[0]))
+        if angle > 90:
+            angle -= 180
+        elif angle < -90:
+            angle += 180
+        # At a fixed distance from the sender: labels of a burst stack like its
+        # arrows, and labels of arrows that cross in the middle stay apart.
+        frac = 0.4 * (x1 - x0) / (xe - x0) if xe != x0 else 0.5
+        lx, ly = x0 + (xe - x0) * frac, y0 + (ye - y0) * frac
+        ax.annotate(
+            text, (lx, ly), xytext=(0, 3.5), textcoords="offset points", rotation=angle, rotation_mode="anchor",
+            ha="center", va="bottom", fontsize=7 if not compact else 6.5, color=style.INK,
+            bbox={"boxstyle": "round,pad=0.12", "fc": style.PILL, "ec": "none", "alpha": 0.85},
+            gid=f"label-{i}",
+        )
+
+    # The spoofed flood: one band, not a thousand arrows.
+    if spoof and _SPOOFED in lanes and "server" in lanes:
+        t0, t1 = spoof[0][1].t, spoof[-1][1].t
+        xs0, xs1 = xs[_SPOOFED], xs["server"]
+        syns = sum(1 for _, s in spoof if s.src.startswith(_SPOOFED))
+        answers = len(spoof) - syns
+        ya, yb = tmap.y(t0), tmap.y(t1)
+        d = tmap.y(t0 + delay) - ya if axis == "linear" else 1.0
+        band = Polygon([(xs0, ya), (xs1, ya + d), (xs1, yb + d), (xs0, yb)], closed=True, fc=style.SPOOFED,
+                       alpha=0.22, ec=style.SPOOFED, lw=1.0, gid="spoofed-band")
+        ax.add_patch(band)
+        rate = syns / (t1 - t0) if t1 > t0 else float(syns)
+        ax.text((xs0 + xs1) / 2, (ya + yb) / 2 + d / 2,
+                f"{syns:,} spoofed SYNs\n({rate:.0f}/s for {fmt_duration(t1 - t0)})\n{answers:,} SYN,ACKs back to nowhere",
+                ha="center", va="center", fontsize=8, color=style.INK,
+                bbox={"boxstyle": "round,pad=0.3", "fc": style.PILL, "ec": "none", "alpha": 0.9})
+        registry["hidden"].extend(i for i, _ in spoof)
+
+    # States beside each timeline (outer side for the edge lanes, right side otherwise).
+    for name in lanes:
+        if name == _SPOOFED:
+            continue
+        k = lanes.index(name)
+        left = k == 0 and n_lanes > 1
+        x = xs[name] + (-outer if left else outer)
+        prev_y = -math.inf
+        for e in trace.states_of(name):
+            if e.old == e.state or not lo <= e.t <= hi or (hidden and hidden[0] < e.t < hidden[1]):
+                continue
+            y = max(tmap.y(e.t), prev_y + 0.62)
+            prev_y = y
+            ax.text(
+                x, y, e.state, ha="right" if left else "left", va="center", fontsize=7.5, fontweight="bold",
+                color=style.INK, gid=f"state-{name}-{len(registry['states'])}",
+                bbox={"boxstyle": "round,pad=0.25", "fc": style.tint(colours[name], 0.25), "ec": colours[name], "lw": 0.8},
+            )
+            ax.add_line(Line2D([xs[name], x], [tmap.y(e.t), y], color=colours[name], lw=0.6, alpha=0.7))
+            registry["states"].append((name, e.state, e.t))
+        outcome = trace.outcome.endpoints.get(name)
+        if outcome is not None and outcome.error and (window is None or trace.outcome.end_time <= hi):
+            ax.text(x, y_bottom - 0.55, outcome.error, ha="right" if left else "left", va="center", fontsize=8,
+                    fontweight="bold", color="white", gid=f"error-{name}",
+                    bbox={"boxstyle": "round,pad=0.25", "fc": style.DROP, "ec": "none"})
+
+    # Timer lanes: one bracket per period a timer ran.
+    for name, ss in spans.items():
+        k = lanes.index(name)
+        left = k == 0 and n_lanes > 1
+        sign = -1 if left else 1
+        for sp in ss:
+            j = kinds.index(sp.timer)
+            x = xs[name] + sign * (0.035 + lane_w * j)
+            y0 = tmap.y(max(sp.start, lo))
+            y1 = tmap.y(min(sp.end, hi))
+            if hidden and hidden[0] < sp.end and sp.start < hidden[1] and (sp.start >= hidden[0] or sp.end <= hidden[1]):
+                continue  # a period (partly) hidden in the summary
+            colour = colours[name]
+            tick = 0.012 * sign
+            ax.add_line(Line2D([x - tick, x, x, x - tick], [y0, y0, y1, y1], color=colour, lw=1.2, alpha=0.85,
+                               gid=f"timer-{name}-{len(registry['timers'])}"))
+            if sp.how == "fired":
+                ax.plot([x], [y1], marker="o", ms=3.5, color=colour)
+            registry["timers"].append((name, sp.timer, sp.start, sp.end, sp.how))
+            length = y1 - y0
+            text = f"{TIMER_NAMES[sp.timer]} {fmt_duration(sp.duration)}" if sp.duration else TIMER_NAMES[sp.timer]
+            if length >= 0.45 * len(text) * 0.16:
+                ax.text(x + sign * 0.008, (y0 + y1) / 2, text, rotation=90, ha="left" if not left else "right",
+                        va="center", fontsize=6.5, color=style.GREY, rotation_mode="anchor")
+
+    fig.tcpbook = registry  # type: ignore[attr-defined]
+    return fig
+
+
+def _arrival(s: SegmentEvent, delay: float) -> float:
+    return s.arrival if s.arrival is not None else s.t + delay
+
+
+def _segment_label(s: SegmentEvent, compact: bool) -> str:
+    text = ",".join(s.flags) if compact else s.label()
+    if s.retransmission:
+        text = "↻ " + text
+    if s.dropped and not compact:
+        text += " — lost"
+    return text
+
+
+def _refused_segments(trace: Trace, drawable: list[tuple[int, SegmentEvent]], delay: float) -> dict[int, str]:
+    """Segments that arrived but the receiving stack dropped (e.g. SYN queue full)."""
+    out: dict[int, str] = {}
+    notes = [n for n in trace.notes if " dropped: " in n.text and n.text.startswith("SYN from ")]
+    by_key: dict[tuple[str, str, float], int] = {}
+    for i, s in drawable:
+        if not s.dropped:
+            by_key[(s.src, s.dst, round(_arrival(s, delay), 6))] = i
+    for n in notes:
+        src = n.text[len("SYN from "):].split(" ", 1)[0]
+        i = by_key.get((src, n.endpoint, round(n.t, 6)))
+        if i is not None:
+            out[i] = n.text.split(" dropped: ", 1)[1]
+    return out
