@@ -44,9 +44,22 @@ test: install book
 test-fast: install
 	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) -m "not book and not browser"
 
-lab: install
-	bash binder/postBuild
-	$(VENV)/bin/jupyter lab chapters/
+# JupyterLab on the chapters, in the environment Binder gets (binder/requirements.txt and
+# binder/postBuild), all inside .venv: Jupyter config, lab settings and workspaces never
+# touch the home directory.  MyST .md chapters open as notebooks.
+LAB_STAMP := $(VENV)/.lab-installed
+$(LAB_STAMP): $(STAMP) binder/requirements.txt binder/postBuild
+	$(PY) -m pip install --quiet -r binder/requirements.txt
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash binder/postBuild
+	touch $(LAB_STAMP)
+
+lab: install $(LAB_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	JUPYTER_CONFIG_DIR="$(CURDIR)/$(VENV)/etc/jupyter" \
+	JUPYTER_PATH="$(CURDIR)/$(VENV)/share/jupyter" \
+	JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/share/jupyter/lab/user-settings" \
+	JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/share/jupyter/lab/workspaces" \
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters
 
 bench: install
 	$(PY) benchmarks/run_all.py
