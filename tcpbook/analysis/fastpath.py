@@ -131,9 +131,11 @@ def sample_handshake(
     tc_first = np.full(n, n_synacks)  # ... of the request that made the client ESTABLISHED
     dup_arrival = np.full(n, -inf)  # arrival at the client of the latest duplicate-SYN SYN,ACK that got through
 
+    idx = np.arange(n)  # trials whose client may still be in SYN-SENT
     for s_k in sched.syn_times:
-        # Only clients still in SYN-SENT send this SYN.
-        idx = np.flatnonzero(tc > s_k)
+        # Only clients still in SYN-SENT send this SYN (the SYN times increase, so a
+        # client that was ESTABLISHED before one SYN is ESTABLISHED before all later ones).
+        idx = idx[tc[idx] > s_k]
         if idx.size == 0:
             break
         arrived = idx[rng.random(idx.size) >= pc]
@@ -181,25 +183,34 @@ def sample_handshake(
         # included) draws an ACK; the first ACK to reach the live request wins.  Two
         # SYN,ACKs can arrive at the same instant (a timer retransmission and the answer
         # to a duplicate SYN sent at the same time): both draw an ACK.
-        c_time = tc[est]
-        end = tc_end[est]
-        first = tc_first[est]
         ack_ok = 1.0 - pc
-        s_time = np.full(est.size, inf)
-        t = tc_start[est]
+        # The duplicate-SYN SYN,ACK at or after the client's ESTABLISHED time, if any.
+        dup_at = dup_arrival[est]
+        ack_at_server = dup_at + d
+        win = (dup_at >= tc[est]) & (ack_at_server < tc_end[est]) & (rng.random(est.size) < ack_ok)
+        ts[est[win]] = ack_at_server[win]
+        # The request's own SYN,ACKs come in time order: a trial is settled by the first
+        # one that wins, so only the undecided ones go on to the next.
+        pending = est
+        t = tc_start[pending]
         for j, duration in enumerate(synack_durations):
+            c_time = tc[pending]
+            end = tc_end[pending]
+            first = tc_first[pending]
             at_client = t + d
             ack_at_server = at_client + d
             # Before the first survivor all were lost; after it each is a fresh draw.
-            arrived = (first == j) | ((first < j) & (rng.random(est.size) >= ps))
-            win = arrived & (at_client >= c_time) & (ack_at_server < end) & (rng.random(est.size) < ack_ok)
-            s_time = np.where(win & (ack_at_server < s_time), ack_at_server, s_time)
-            t = t + duration
-        dup_at = dup_arrival[est]
-        ack_at_server = dup_at + d
-        win = (dup_at >= c_time) & (ack_at_server < end) & (rng.random(est.size) < ack_ok)
-        s_time = np.where(win & (ack_at_server < s_time), ack_at_server, s_time)
-        ts[est] = s_time
+            arrived = (first == j) | ((first < j) & (rng.random(pending.size) >= ps))
+            win = arrived & (at_client >= c_time) & (ack_at_server < end) & (rng.random(pending.size) < ack_ok)
+            won = pending[win]
+            ts[won] = np.minimum(ts[won], ack_at_server[win])
+            # Still undecided: no win yet, and an ACK drawn by the next SYN,ACK could
+            # still reach the request before it is dropped.
+            keep = ~win & (((t + duration) + d) + d < end)
+            pending = pending[keep]
+            t = t[keep] + duration
+            if pending.size == 0:
+                break
     return HandshakeSample(tc, ts)
 
 
