@@ -1,0 +1,271 @@
+"""Plots: simulation (points with 95 % confidence intervals) and models (lines) on the same axes.
+
+Every function takes a :class:`~tcpbook.analysis.montecarlo.Table` from a sweep and
+returns a matplotlib :class:`~matplotlib.figure.Figure`, which Jupyter displays and
+``fig.savefig("x.svg")`` saves.  :func:`loss_explorer` puts them behind two sliders.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import ParameterError
+from ..profiles import get_profile
+from . import models
+from .montecarlo import Table, handshake_times, time_distribution
+
+STATIC_ENV = "TCPBOOK_STATIC"
+
+_METRIC_LABELS = {
+    "p_client": "P(client reaches ESTABLISHED)",
+    "p_server": "P(server reaches ESTABLISHED)",
+    "mean_client_time": "mean time to ESTABLISHED, client (s)",
+    "mean_server_time": "mean time to ESTABLISHED, server (s)",
+}
+
+
+def _errorbar(ax: Any, x: np.ndarray, t: Table, **kw: Any) -> Any:
+    y = t.array("estimate")
+    lo, hi = t.array("ci_low"), t.array("ci_high")
+    yerr = np.vstack([np.nan_to_num(y - lo), np.nan_to_num(hi - y)])
+    return ax.errorbar(x, y, yerr=yerr, fmt="o", ms=4, capsize=3, **kw)
+
+
+def _model_curve(metric: str, loss: np.ndarray, retries: int | None, profile: str, rtt: float, model: str = "geometric") -> np.ndarray:
+    sched = models.handshake_schedule(profile, syn_retries=retries)
+    prof = get_profile(profile, syn_retries=retries)
+    out = []
+    for p in loss:
+        if model == "cardwell":
+            out.append(models.cardwell_handshake_time(rtt, p, t_s=prof.rto_initial))
+        elif model == "uncapped":
+            out.append(models.geometric_uncapped_mean_time(p, rtt, prof.rto_initial, prof.linear_syn_timeouts))
+        elif metric == "p_client":
+            out.append(models.geometric_p_established(p, sched.attempts))
+        elif metric == "p_server":
+            out.append(models.geometric_server_p_established(p, sched.attempts))
+        elif metric == "mean_client_time":
+            out.append(models.geometric_mean_time(p, sched.syn_times, rtt))
+        elif metric == "mean_server_time":
+            out.append(models.geometric_mean_time(p, sched.syn_times, rtt) + rtt / 2)
+    return np.array(out, dtype=float)
+
+
+def plot_handshake(
+    table: Table,
+    metric: str = "p_client",
+    *,
+    retries: Sequence[int | None] | None = None,
+    profile: str = "linux",
+    rtt: float = 0.1,
+    cardwell: bool = False,
+    uncapped: bool = False,
+    ax: Any = None,
+) -> Figure:
+    """``metric`` against loss, one colour per ``syn_retries``: simulation as points with
+    95 % intervals, the geometric model as a line of the same colour (and, for mean
+    times, Cardwell's eq. 4 and the uncapped geometric mean as grey lines)."""
+    if metric not in _METRIC_LABELS:
+        raise ParameterError("metric", metric, "one of " + ", ".join(_METRIC_LABELS))
+    rows = table.where(metric=metric)
+    if len(rows) == 0:
+        raise ParameterError("table", f"{len(table)} rows", f"a handshake sweep with metric {metric!r}")
+    all_retries = list(dict.fromkeys(rows.column("syn_retries")))
+    chosen = all_retries if retries is None else list(retries)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    else:
+        fig = ax.figure
+    losses = np.array(sorted(set(rows.column("loss"))))
+    dense = np.linspace(0, max(losses.max(), 0.01), 101)
+    cmap = plt.get_cmap("viridis")
+    for i, r in enumerate(chosen):
+        sub = rows.where(syn_retries=r)
+        if len(sub) == 0:
+            continue
+        colour = cmap(i / max(1, len(chosen) - 1) * 0.9)
+        _errorbar(ax, sub.array("loss"), sub, color=colour, label=f"simulated, syn_retries={r}")
+        ax.plot(dense, _model_curve(metric, dense, r, profile, rtt), color=colour, lw=1.2, alpha=0.8)
+    if metric == "mean_client_time" and cardwell:
+        ax.plot(dense, _model_curve(metric, dense, None, profile, rtt, "cardwell"), color="0.35", ls="--", lw=1.2, label="Cardwell et al. eq. 4 (no cap)")
+    if metric == "mean_client_time" and uncapped:
+        ax.plot(dense, _model_curve(metric, dense, None, profile, rtt, "uncapped"), color="0.35", ls=":", lw=1.5, label="geometric, no cap")
+        ax.axvline(models.GEOMETRIC_DIVERGENCE_LOSS, color="0.6", lw=0.8)
+    ax.plot([], [], color="0.3", lw=1.2, label="geometric model (line)")
+    ax.set_xlabel("loss probability (each segment, each direction)")
+    ax.set_ylabel(_METRIC_LABELS[metric])
+    if metric.startswith("mean"):
+        finite = rows.array("ci_high")
+        top = np.nanmax(finite[np.isfinite(finite)]) if np.isfinite(finite).any() else 1.0
+        ax.set_ylim(0, top * 1.3)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def plot_time_distribution(dist: Table, *, title: str = "", ax: Any = None, max_time: float | None = None) -> Figure:
+    """Bars: the share of trials that became ESTABLISHED at each time (with intervals),
+    beside the geometric model's probability of that time."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    t = dist if max_time is None else Table([r for r in dist if r["time"] <= max_time], dist.columns)
+    pos = np.arange(len(t))
+    share = t.array("share")
+    yerr = np.vstack([share - t.array("ci_low"), t.array("ci_high") - share])
+    ax.bar(pos - 0.2, share, 0.4, yerr=yerr, capsize=2, label="simulated", color="C0")
+    ax.bar(pos + 0.2, t.array("model"), 0.4, label="geometric model", color="C1", alpha=0.8)
+    ax.set_xticks(pos, [f"{x:g}" for x in t.column("time")], rotation=60, fontsize=7)
+    ax.set_xlabel("time to ESTABLISHED (s)")
+    ax.set_ylabel("share of connections")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def plot_metric(table: Table, metric: str, *, x: str = "loss", group: str | None = None, ylabel: str | None = None, ax: Any = None) -> Figure:
+    """Any sweep metric against ``x``: points with intervals, the ``model`` column as a line."""
+    rows = table.where(metric=metric)
+    if len(rows) == 0:
+        raise ParameterError("metric", metric, "a metric of the table: " + ", ".join(sorted(set(table.column("metric")))))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    else:
+        fig = ax.figure
+    groups = [None] if group is None else list(dict.fromkeys(rows.column(group)))
+    for i, g in enumerate(groups):
+        sub = rows if g is None else rows.where(**{group: g})
+        label = "simulated" if g is None else f"{group}={g}"
+        xs = sub.array(x)
+        _errorbar(ax, xs, sub, color=f"C{i}", label=label)
+        model = sub.array("model")
+        if np.isfinite(model).any():
+            ax.plot(xs, model, color=f"C{i}", lw=1.2, alpha=0.8, label="model" if g is None else f"model, {group}={g}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel or metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+# -- the explorer ---------------------------------------------------------------------------
+
+
+def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: float = 0.1) -> Figure:
+    """Left: P(ESTABLISHED) against loss for this retry limit, model line, and the chosen
+    point simulated; right: the distribution of the time to establish at that point."""
+    sched = models.handshake_schedule("linux", syn_retries=retries)
+    client, server = handshake_times(loss, trials, seed=seed, syn_retries=retries, rtt=rtt)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.0), layout="constrained", gridspec_kw={"width_ratios": [1, 1.4]})
+    dense = np.linspace(0, 0.6, 61)
+    a1.plot(dense, _model_curve("p_client", dense, retries, "linux", rtt), color="C0", label="client, geometric model")
+    a1.plot(dense, _model_curve("p_server", dense, retries, "linux", rtt), color="C2", label="server, geometric model")
+    a1.plot([loss], [np.isfinite(client).mean()], "o", color="C0", label="client, simulated")
+    a1.plot([loss], [np.isfinite(server).mean()], "s", color="C2", label="server, simulated")
+    a1.set_ylim(-0.02, 1.02)
+    a1.set_xlabel("loss")
+    a1.set_ylabel("P(ESTABLISHED)")
+    a1.set_title(f"syn_retries={retries}: {sched.attempts} SYNs, gives up at {sched.give_up:g} s", fontsize=8)
+    a1.legend(fontsize=6, loc="lower left")
+    a1.grid(alpha=0.3)
+    dist = time_distribution(client, loss, sched.syn_times, rtt)
+    plot_time_distribution(dist, ax=a2, max_time=20.0, title=f"loss={loss:.0%}: time to ESTABLISHED (client), up to 20 s")
+    return fig
+
+
+def _png(fig: Figure, dpi: int = 64) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def loss_explorer(
+    losses: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    retries: Sequence[int] = (0, 1, 2, 3, 6),
+    *,
+    trials: int = 20_000,
+    seed: int = 0,
+    static: bool | None = None,
+) -> Any:
+    """Two sliders — loss and ``syn_retries`` — over the handshake, with the model curves.
+
+    Live (a kernel): every change re-samples with the fast path and redraws.  Static
+    (``static=True``, or ``TCPBOOK_STATIC=1`` when ``static`` is None): every frame of the
+    grid ``losses`` × ``retries`` is drawn now and embedded; each slider's ``index`` is
+    ``jslink``-ed to the ``selected_index`` of the :class:`ipywidgets.Stack` s of its
+    level, so the page switches frames without a kernel.
+    """
+    import ipywidgets as widgets
+
+    if static is None:
+        static = os.environ.get(STATIC_ENV, "") == "1"
+    losses = [float(x) for x in losses]
+    retries = [int(r) for r in retries]
+    if not losses or not retries:
+        raise ParameterError("losses", losses, "at least one loss and one retry limit")
+    loss_slider = widgets.SelectionSlider(
+        options=[(f"{x:.0%}", x) for x in losses], value=losses[min(2, len(losses) - 1)], description="loss", continuous_update=False
+    )
+    retry_slider = widgets.SelectionSlider(
+        options=[(str(r), r) for r in retries], value=retries[-1], description="syn_retries", continuous_update=False
+    )
+    if static:
+        outer_children = []
+        inner_stacks = []
+        for j, r in enumerate(retries):
+            frames = [
+                widgets.Image(value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i)), format="png")
+                for i, x in enumerate(losses)
+            ]
+            inner = widgets.Stack(frames, selected_index=loss_slider.index)
+            inner_stacks.append(inner)
+            outer_children.append(inner)
+        outer = widgets.Stack(outer_children, selected_index=retry_slider.index)
+        widgets.jslink((retry_slider, "index"), (outer, "selected_index"))
+        for inner in inner_stacks:
+            widgets.jslink((loss_slider, "index"), (inner, "selected_index"))
+        return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), outer])
+    image = widgets.Image(format="png")
+
+    def redraw(_: Any = None) -> None:
+        image.value = _png(_explorer_figure(loss_slider.value, retry_slider.value, trials, seed), dpi=80)
+
+    loss_slider.observe(redraw, names="value")
+    retry_slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), image])
+
+
+def divergence_figure(rtt: float = 0.1, rto: float = 1.0, ax: Any = None) -> Figure:
+    """The uncapped mean handshake time against loss: the geometric model (infinite from
+    1 - 1/sqrt(2)) and Cardwell et al.'s eq. 4 (infinite from 1/2), log scale."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    else:
+        fig = ax.figure
+    loss = np.linspace(0, 0.6, 601)
+    geo = np.array([models.geometric_uncapped_mean_time(p, rtt, rto) for p in loss])
+    card = np.array([models.cardwell_handshake_time(rtt, p, t_s=rto) for p in loss])
+    ax.semilogy(loss, np.where(np.isfinite(geo), geo, np.nan), label="geometric, no cap (doubling)")
+    ax.semilogy(loss, np.where(np.isfinite(card), card, np.nan), label="Cardwell et al. eq. 4")
+    for x, c in ((models.GEOMETRIC_DIVERGENCE_LOSS, "C0"), (0.5, "C1")):
+        ax.axvline(x, color=c, ls=":", lw=1)
+    ax.set_xlabel("loss")
+    ax.set_ylabel("mean time to ESTABLISHED (s)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    if math.isfinite(rto):
+        ax.set_ylim(rtt * 0.8, 1e4)
+    return fig
