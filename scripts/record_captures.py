@@ -249,7 +249,7 @@ def _relay(argv: list[str]) -> int:
 
 
 class Interrupted(Exception):
-    """SIGTERM or SIGHUP arrived: unwind so that the namespaces are removed."""
+    """SIGINT, SIGTERM or SIGHUP arrived: unwind so that the namespaces are removed."""
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
@@ -281,7 +281,7 @@ def environment_problem() -> str | None:
 def namespaces(tag: str) -> Iterator[dict[str, str]]:
     """Create client, router and server namespaces joined by veth pairs; always delete them."""
     names = {role: f"tcpbook-{tag}-{role}" for role in ("client", "router", "server")}
-    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         for ns in names.values():
             _run("ip", "netns", "add", ns)
@@ -340,7 +340,7 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
     """Record one situation into ``out_dir / f"{situation.name}.pcap"``; return its metadata."""
     out_dir.mkdir(parents=True, exist_ok=True)
     pcap = out_dir / f"{situation.name}.pcap"
-    relay = tcpdump = server = None
+    relay = tcpdump = server = client = None
     with namespaces(f"{os.getpid()}") as ns:
         try:
             relay = _spawn(ns["router"], "_relay", "r0", "r1", "--drop", situation.drop)
@@ -363,7 +363,7 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
                 raise RuntimeError(f"client failed: {err}")
             client_result = json.loads(out.strip().splitlines()[-1])
             server_result = None
-            if server is not None:
+            if server is not None and client_result.get("error") is None:  # it had a connection to serve
                 try:
                     s_out, _ = server.communicate(timeout=10)
                     server_result = json.loads(s_out.strip().splitlines()[-1])
@@ -371,6 +371,7 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
                     server_result = None
             time.sleep(situation.settle)  # let retransmissions and last ACKs reach the capture
         finally:
+            _stop(client)  # still running only when interrupted
             _stop(tcpdump, signal.SIGINT)  # SIGINT: tcpdump flushes and closes the file
             _stop(server)
             _stop(relay)
@@ -402,7 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.situations if n not in SITUATIONS]
     if unknown:
         parser.error(f"unknown situation {unknown[0]!r}; choose from {', '.join(SITUATIONS)}")
-    problem = environment_problem()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupted)  # from here on, every exit path cleans up
+    try:
+        problem = environment_problem()
+    except Interrupted:
+        return 130
     if problem:
         print(f"record_captures: cannot record: {problem}", file=sys.stderr)
         return 2
@@ -417,17 +423,25 @@ def main(argv: list[str] | None = None) -> int:
         topology=f"client {CLIENT_IP} --veth-- router (relay) --veth-- server {SERVER_IP}; captured on the client",
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        _record_all(names, args.out, metadata)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        print(f"record_captures: interrupted ({exc or 'Ctrl-C'}); namespaces removed", file=sys.stderr)
+        return 130
+    metadata["captures"] = dict(sorted(metadata["captures"].items()))
+    metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
+    return 0
+
+
+def _record_all(names: list[str], out: pathlib.Path, metadata: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             print(f"recording {name} …", flush=True)
             info = record(SITUATIONS[name], pathlib.Path(tmp))
-            shutil.copy(pathlib.Path(tmp) / info["file"], args.out / info["file"])
-            os.chmod(args.out / info["file"], 0o644)
+            shutil.copy(pathlib.Path(tmp) / info["file"], out / info["file"])
+            os.chmod(out / info["file"], 0o644)
             metadata["captures"][name] = info
             print(f"  {info['file']}: client {info['client']}", flush=True)
-    metadata["captures"] = dict(sorted(metadata["captures"].items()))
-    metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
