@@ -42,7 +42,7 @@ import ipywidgets as widgets
 
 from .errors import ParameterError
 from .render.export import figure_bytes
-from .render.ladder import ladder
+from .render.ladder import ladder, ladder_svg
 from .render.statediagram import state_diagram
 from .render.summary import outcome_summary
 from .scenarios import get_scenario, simulate
@@ -184,13 +184,15 @@ SPECS: dict[str, ExplorerSpec] = {
         "SYN flood",
         (
             Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0), help="spoofed SYNs per second"),
-            Control("syn_backlog", "int", 32, (32, 256), (1, 1024, 1), help="capacity of the SYN queue"),
+            Control("syn_backlog", "int", 32, (32, 256), (1, 256, 1), help="capacity of the SYN queue"),
             Control("synack_retries", "int", 5, (1, 5), (0, 6, 1), help="SYN,ACK retransmissions per half-open request"),
             Control("syncookies", "choice", False, (False, True), choices=(False, True), help="SYN cookies when the queue is full"),
         ),
-        fixed={"clients": 4, "client_interval": 3.0, "attack_duration": 20.0},
+        # A short flood keeps each run fast enough to redraw live (the lesson is the
+        # same: half-open requests outlive the flood by their SYN,ACK retries).
+        fixed={"clients": 4, "client_interval": 3.0, "client_start": 2.0, "attack_duration": 10.0},
         phase="open",
-        ladder_options={"max_segments": 40},
+        ladder_options={"max_segments": 80},
     ),
 }
 
@@ -249,8 +251,10 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     proc.stdin.write(dot.source.encode())
     proc.stdin.close()
     try:
-        fig = ladder(trace, figsize=None, **(ladder_options or {}))
-        image = figure_bytes(fig, ladder_format, dpi=72)
+        if ladder_format == "svg":
+            image = ladder_svg(trace, **(ladder_options or {}))  # the same scene, painted directly
+        else:
+            image = figure_bytes(ladder(trace, **(ladder_options or {})), ladder_format, dpi=72)
     finally:
         assert proc.stdout is not None
         svg = proc.stdout.read()
@@ -260,8 +264,7 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
         raise RuntimeError(f"graphviz dot failed: {err.decode(errors='replace')}")
     if compact:
         svg = compact_svg(svg)
-        if ladder_format == "svg":
-            image = compact_svg(image)
+
     return Frame(svg, image, ladder_format, outcome_summary(trace))
 
 

@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, Polygon
 
 from ..errors import ParameterError
-from ..trace import SegmentEvent, Trace
+from ..trace import SegmentEvent, TimerEvent, Trace
 from . import style
+from .scene import Box, Scene, to_matplotlib, to_svg
 
 TIMER_NAMES = {"rto": "RTO", "time-wait": "TIME-WAIT", "delayed-ack": "delayed ACK", "persist": "persist"}
 TIMER_ORDER = ("rto", "delayed-ack", "persist", "time-wait")
@@ -67,8 +66,9 @@ def fmt_time(t: float) -> str:
 
 def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
     """The timelines to draw, left to right.  Spoofed sources share one lane."""
-    names = list(trace.endpoints) or sorted({s.src for s in trace.segments} | {s.dst for s in trace.segments})
-    spoofed = any(s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED) for s in trace.segments)
+    segments = trace.segments
+    names = list(trace.endpoints) or sorted({s.src for s in segments} | {s.dst for s in segments})
+    spoofed = any(s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED) for s in segments)
     if endpoints is not None:
         if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints) or not endpoints:
             raise ParameterError("endpoints", endpoints, "a non-empty list of endpoint names")
@@ -177,11 +177,11 @@ class TimerSpan:
     how: str  # "fired", "cancelled", "restarted", "pending"
 
 
-def timer_spans(trace: Trace, endpoint: str, peers: set[str | None]) -> list[TimerSpan]:
+def timer_spans(trace: Trace, endpoint: str, peers: set[str | None], events: list[TimerEvent] | None = None) -> list[TimerSpan]:
     """Each period a timer of ``endpoint`` ran, from set to fired, cancelled or restarted."""
     open_: dict[tuple[str | None, str], TimerSpan] = {}
     spans: list[TimerSpan] = []
-    for e in trace.timers:
+    for e in trace.timers if events is None else events:
         if e.endpoint != endpoint or e.peer not in peers:
             continue
         key = (e.peer, e.timer)
@@ -247,7 +247,28 @@ def ladder(
     server and four clients).  ``window=(t0, t1)``: draw only what happens between
     ``t0`` and ``t1`` seconds.  ``max_segments``: a longer run is summarised (its
     first and last segments drawn, the middle replaced by a labelled break).
+    ``figsize``: (width, height) in inches; by default it grows with the run.
     """
+    return to_matplotlib(ladder_scene(trace, axis=axis, timers=timers, endpoints=endpoints, window=window,
+                                      max_segments=max_segments, figsize=figsize))
+
+
+def ladder_svg(trace: Trace, **options: Any) -> bytes:
+    """The same ladder as :func:`ladder`, written straight to compact SVG (fast: for explorers)."""
+    return to_svg(ladder_scene(trace, **options))
+
+
+def ladder_scene(
+    trace: Trace,
+    *,
+    axis: str = "compressed",
+    timers: bool = True,
+    endpoints: Sequence[str] | None = None,
+    window: tuple[float, float] | None = None,
+    max_segments: int = 60,
+    figsize: tuple[float, float] | None = None,
+) -> Scene:
+    """Lay the ladder out as a :class:`~tcpbook.render.scene.Scene` (see :func:`ladder`)."""
     _check(trace, axis, timers, window, max_segments, figsize)
     lanes = choose_lanes(trace, endpoints)
     n_lanes = len(lanes)
@@ -306,24 +327,31 @@ def ladder(
     entries += [(round(_arrival(s, delay), 9), _lane_of(s.dst, lanes), 0, i) for i, s in drawable]
     for t, lane, is_send, i in sorted(entries):
         (send_slot if is_send else arrive_slot)[i] = take(t, lane)
-    changes = [
-        e for name in lanes if name != _SPOOFED for e in trace.states_of(name) if e.old != e.state and lo <= e.t <= hi
-    ]
+    # A server with many peers: draw its listener's states only (its connections'
+    # states are the clients' business); otherwise the main connection's too.
+    own_states = {
+        name: trace.states_of(name, None) if n_lanes > 2 and name == "server" else trace.states_of(name)
+        for name in lanes if name != _SPOOFED
+    }
+    changes = [e for name in own_states for e in own_states[name] if e.old != e.state and lo <= e.t <= hi]
     for e in changes:
         moments.setdefault(round(e.t, 9), 1)
     spans: dict[str, list[TimerSpan]] = {}
+    all_timers = trace.timers if timers else []
     if timers:
         for name in lanes:
             if name == _SPOOFED:
                 continue
-            peers = {None, trace.main_peer(name), *lanes}
-            spans[name] = [sp for sp in timer_spans(trace, name, peers) if sp.end >= lo and sp.start <= hi]
+            peers = {None, *lanes} | ({trace.main_peer(name)} if n_lanes <= 2 else set())
+            mine = [e for e in all_timers if e.endpoint == name]
+            spans[name] = [sp for sp in timer_spans(trace, name, peers, mine) if sp.end >= lo and sp.start <= hi]
             for sp in spans[name]:
                 for t in (sp.start, sp.end):
                     if lo <= t <= hi and not (hidden and hidden[0] < t < hidden[1]):
                         moments.setdefault(round(t, 9), 1)
     if spoof:
-        for t in (spoof[0][1].t, spoof[-1][1].t):
+        syn_times = [s.t for _, s in spoof if s.src.startswith(_SPOOFED)] or [spoof[0][1].t]
+        for t in (syn_times[0], syn_times[-1]):
             moments.setdefault(round(t, 9), 1)
     if hidden:
         moments.setdefault(round(hidden[0], 9), 1)
@@ -349,49 +377,42 @@ def ladder(
         width = min(4.2 + 3.4 * (n_lanes - 1), 18.0)
         height = min(max(1.0 + 0.30 * height_units, 3.2), 40.0)
         figsize = (width, height)
-    fig = Figure(figsize=figsize, dpi=100)
-    fig.patch.set_alpha(0.0)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - 0.32 / figsize[1]))
-    ax.set_xlim(x_min, x_max)
-    ax.set_ylim(y_bottom, y_top)
-    ax.set_axis_off()
-    ax.patch.set_alpha(0.0)
+    scene = Scene(float(figsize[0]), float(figsize[1]), (x_min, x_max), (y_top, y_bottom), 0.32, registry=registry)
     colours = {name: style.endpoint_colour(name, k) for k, name in enumerate(lanes)}
     compact = n_lanes > 2
 
     # Title and legend line.
     scenario = trace.params.get("scenario", "")
-    fig.text(0.01, 0.985, f"{scenario}", ha="left", va="top", fontsize=11, fontweight="bold", color=style.GREY)
+    scene.add("text", xs=(0.01,), ys=(0.985,), text=f"{scenario}", ha="left", va="top", size=11, weight="bold",
+              colour=style.GREY, figure=True)
     legend = "time flows down · ↻ retransmission · ✗ lost"
     if axis == "compressed":
         legend += " · axis compressed: quiet gaps cut out (≈)"
-    fig.text(0.01, 0.004, legend, ha="left", va="bottom", fontsize=7.5, color=style.GREY)
+    scene.add("text", xs=(0.01,), ys=(0.004,), text=legend, ha="left", va="bottom", size=7.5, colour=style.GREY,
+              figure=True)
 
-    # Lifelines, interrupted at breaks.
+    # Lifelines: one line each, with a zig-zag wherever quiet time was cut out.
     cuts = [(y0, y1) for (_, _, y0, y1, _) in tmap.breaks]
     for name in lanes:
         x = xs[name]
-        ys = [y_top + 0.55]
+        line_x, line_y = [x], [y_top + 0.55]
         for y0, y1 in cuts:
-            ys += [y0 + 0.15, y1 - 0.15]
-        ys.append(y_bottom - 0.2)
-        for a, b in zip(ys[::2], ys[1::2]):
-            ax.add_line(Line2D([x, x], [a, b], color=colours[name], lw=2.0, alpha=0.9, solid_capstyle="butt", gid=f"lifeline-{name}"))
-        for y0, y1 in cuts:
-            zig_y = [y0 + 0.15, y0 + 0.35, y1 - 0.35, y1 - 0.15]
-            ax.add_line(Line2D([x, x - 0.02, x + 0.02, x], zig_y, color=colours[name], lw=1.2, alpha=0.8))
+            line_x += [x, x - 0.025, x + 0.025, x]
+            line_y += [y0 + 0.25, y0 + 0.45, y1 - 0.45, y1 - 0.25]
+        line_x.append(x)
+        line_y.append(y_bottom - 0.2)
+        scene.add("line", xs=tuple(line_x), ys=tuple(line_y), colour=colours[name], lw=2.0, alpha=0.9,
+                  gid=f"lifeline-{name}")
         title = name
         if name == _SPOOFED:
-            title = f"spoofed sources ×{len({s.src for _, s in spoof})}"
-        ax.text(x, y_top + 0.1, title, ha="center", va="bottom", fontsize=11, fontweight="bold", color=colours[name], gid=f"lane-{name}")
+            title = f"spoofed sources ×{len({s.src for _, s in spoof if s.src.startswith(_SPOOFED)}):,}"
+        scene.add("text", xs=(x,), ys=(y_top + 0.1,), text=title, ha="center", va="bottom", size=11, weight="bold",
+                  colour=colours[name], gid=f"lane-{name}")
     for (t0, t1, y0, y1, label) in tmap.breaks:
-        mid = (y0 + y1) / 2
         registry["breaks"].append((t0, t1))
-        ax.text(
-            (xs[lanes[0]] + xs[lanes[-1]]) / 2, mid, label, ha="center", va="center", fontsize=8.5, color=style.GREY,
-            style="italic", gid=f"break-{len(registry['breaks'])}",
-            bbox={"boxstyle": "round,pad=0.25", "fc": style.PILL, "ec": "none", "alpha": 0.9},
-        )
+        scene.add("text", xs=((xs[lanes[0]] + xs[lanes[-1]]) / 2,), ys=((y0 + y1) / 2,), text=label, size=8.5,
+                  colour=style.GREY, italic=True, gid=f"break-{len(registry['breaks'])}",
+                  box=Box(style.PILL, alpha=0.9))
 
     # Time stamps in the left margin, where something starts.
     last_y = -math.inf
@@ -399,11 +420,25 @@ def ladder(
     for t in stamp_times:
         y = tmap.y(t)
         if y - last_y >= 0.9:
-            ax.text(x_min + 0.01, y, f"{fmt_time(t)} s", ha="left", va="center", fontsize=7, color=style.GREY)
+            scene.add("text", xs=(x_min + 0.01,), ys=(y,), text=f"{fmt_time(t)} s", ha="left", size=7, colour=style.GREY)
             last_y = y
 
-    # Segments.
+    # Segments.  In a burst (many segments leaving one timeline at one instant) only
+    # the first, the last and the remarkable ones are labelled, and one label says
+    # how many more there are.
     refused = _refused_segments(trace, drawable, delay)
+    bursts: dict[tuple[float, int], list[int]] = {}
+    for i, s in drawable:
+        bursts.setdefault((round(s.t, 9), _lane_of(s.src, lanes)), []).append(i)
+    quiet: set[int] = set()
+    burst_note: dict[int, int] = {}
+    by_index = dict(drawable)
+    for members in bursts.values():
+        if len(members) > 6:
+            inner = [i for i in members[1:-1] if not (by_index[i].dropped or by_index[i].retransmission)]
+            if len(inner) >= 3:
+                quiet.update(inner)
+                burst_note[inner[len(inner) // 2]] = len(inner) - 1
     for i, s in drawable:
         a, b = _lane_of(s.src, lanes), _lane_of(s.dst, lanes)
         x0, x1 = xs[lanes[a]], xs[lanes[b]]
@@ -412,62 +447,46 @@ def ladder(
         colour = colours[lanes[a]]
         direction = 1 if x1 > x0 else -1
         inset = 0.012 * direction
-        if s.dropped:
-            xe, ye = (x0 + x1) / 2, (y0 + y1) / 2
-        else:
-            xe, ye = x1 - inset, y1
-        arrow = FancyArrowPatch(
-            (x0 + inset, y0), (xe, ye), arrowstyle="-|>" if not s.dropped else "-", mutation_scale=11,
-            lw=1.5, color=colour, linestyle=(0, (4, 2)) if s.retransmission else "-", shrinkA=0, shrinkB=0,
-            gid=f"segment-{i}",
-        )
-        ax.add_patch(arrow)
+        xe, ye = ((x0 + x1) / 2, (y0 + y1) / 2) if s.dropped else (x1 - inset, y1)
+        scene.add("arrow", xs=(x0 + inset, xe), ys=(y0, ye), head=not s.dropped, lw=1.5, colour=colour,
+                  dash=(4, 2) if s.retransmission else None, gid=f"segment-{i}")
         registry["arrows"].append(i)
         if s.retransmission:
             registry["retransmissions"].append(i)
         if s.dropped:
-            ax.text(xe, ye, "✗", ha="center", va="center", fontsize=15, fontweight="bold", color=style.DROP, gid=f"drop-{i}")
+            # Drawn as a shape, not the ✗ glyph: every viewer's fonts draw it the same.
+            scene.add("cross", xs=(xe,), ys=(ye,), size=9.0, lw=2.6, colour=style.DROP, gid=f"drop-{i}", text="✗")
             registry["drops"].append(i)
         if i in refused:
-            ax.text(x1 - 0.03 * direction, y1, "✗ " + refused[i], ha="right" if direction > 0 else "left", va="center",
-                    fontsize=7, color=style.DROP, gid=f"refused-{i}")
+            scene.add("text", xs=(x1 - 0.03 * direction,), ys=(y1,), text="✗ " + refused[i],
+                      ha="right" if direction > 0 else "left", size=7, colour=style.DROP, gid=f"refused-{i}")
             registry["refused"].append(i)
-        text = _segment_label(s, compact)
-        # Rotate the label along the arrow, measured on screen so it lies on the line.
-        p0 = ax.transData.transform((x0, y0))
-        p1 = ax.transData.transform((xe, ye))
-        angle = math.degrees(math.atan2(p1[1] - p0[1], p1[0] - p0[0]))
-        if angle > 90:
-            angle -= 180
-        elif angle < -90:
-            angle += 180
+        if i in quiet and i not in burst_note:
+            continue
+        text = _segment_label(s, compact) if i not in burst_note else f"… and {burst_note[i] + 1} more like these …"
         # At a fixed distance from the sender: labels of a burst stack like its
         # arrows, and labels of arrows that cross in the middle stay apart.
         frac = 0.4 * (x1 - x0) / (xe - x0) if xe != x0 else 0.5
         lx, ly = x0 + (xe - x0) * frac, y0 + (ye - y0) * frac
-        ax.annotate(
-            text, (lx, ly), xytext=(0, 3.5), textcoords="offset points", rotation=angle, rotation_mode="anchor",
-            ha="center", va="bottom", fontsize=7 if not compact else 6.5, color=style.INK,
-            bbox={"boxstyle": "round,pad=0.12", "fc": style.PILL, "ec": "none", "alpha": 0.85},
-            gid=f"label-{i}",
-        )
+        scene.add("text", xs=(lx,), ys=(ly,), text=text, offset=(0.0, 3.5), rotation=scene.screen_angle((x0, y0), (xe, ye)),
+                  va="bottom", size=7 if not compact else 6.5, colour=style.INK, gid=f"label-{i}",
+                  italic=i in burst_note, box=Box(style.PILL, pad=0.12, alpha=0.85))
 
     # The spoofed flood: one band, not a thousand arrows.
     if spoof and _SPOOFED in lanes and "server" in lanes:
-        t0, t1 = spoof[0][1].t, spoof[-1][1].t
+        syn_times = [s.t for _, s in spoof if s.src.startswith(_SPOOFED)] or [spoof[0][1].t]
+        t0, t1 = syn_times[0], syn_times[-1]
         xs0, xs1 = xs[_SPOOFED], xs["server"]
         syns = sum(1 for _, s in spoof if s.src.startswith(_SPOOFED))
         answers = len(spoof) - syns
         ya, yb = tmap.y(t0), tmap.y(t1)
         d = tmap.y(t0 + delay) - ya if axis == "linear" else 1.0
-        band = Polygon([(xs0, ya), (xs1, ya + d), (xs1, yb + d), (xs0, yb)], closed=True, fc=style.SPOOFED,
-                       alpha=0.22, ec=style.SPOOFED, lw=1.0, gid="spoofed-band")
-        ax.add_patch(band)
-        rate = syns / (t1 - t0) if t1 > t0 else float(syns)
-        ax.text((xs0 + xs1) / 2, (ya + yb) / 2 + d / 2,
-                f"{syns:,} spoofed SYNs\n({rate:.0f}/s for {fmt_duration(t1 - t0)})\n{answers:,} SYN,ACKs back to nowhere",
-                ha="center", va="center", fontsize=8, color=style.INK,
-                bbox={"boxstyle": "round,pad=0.3", "fc": style.PILL, "ec": "none", "alpha": 0.9})
+        scene.add("polygon", xs=(xs0, xs1, xs1, xs0), ys=(ya, ya + d, yb + d, yb), fill=style.SPOOFED, alpha=0.22,
+                  colour=style.SPOOFED, lw=1.0, gid="spoofed-band")
+        rate = (syns - 1) / (t1 - t0) if t1 > t0 else float(syns)
+        scene.add("text", xs=((xs0 + xs1) / 2,), ys=((ya + yb) / 2 + d / 2,),
+                  text=f"{syns:,} spoofed SYNs\n({rate:.0f}/s for {fmt_duration(t1 - t0)})\n{answers:,} SYN,ACKs back to nowhere",
+                  size=8, colour=style.INK, box=Box(style.PILL, pad=0.3, alpha=0.9))
         registry["hidden"].extend(i for i, _ in spoof)
 
     # States beside each timeline (outer side for the edge lanes, right side otherwise).
@@ -478,23 +497,20 @@ def ladder(
         left = k == 0 and n_lanes > 1
         x = xs[name] + (-outer if left else outer)
         prev_y = -math.inf
-        for e in trace.states_of(name):
+        for e in own_states[name]:
             if e.old == e.state or not lo <= e.t <= hi or (hidden and hidden[0] < e.t < hidden[1]):
                 continue
             y = max(tmap.y(e.t), prev_y + 0.62)
             prev_y = y
-            ax.text(
-                x, y, e.state, ha="right" if left else "left", va="center", fontsize=7.5, fontweight="bold",
-                color=style.INK, gid=f"state-{name}-{len(registry['states'])}",
-                bbox={"boxstyle": "round,pad=0.25", "fc": style.tint(colours[name], 0.25), "ec": colours[name], "lw": 0.8},
-            )
-            ax.add_line(Line2D([xs[name], x], [tmap.y(e.t), y], color=colours[name], lw=0.6, alpha=0.7))
+            scene.add("line", xs=(xs[name], x), ys=(tmap.y(e.t), y), colour=colours[name], lw=0.6, alpha=0.7)
+            scene.add("text", xs=(x,), ys=(y,), text=e.state, ha="right" if left else "left", size=7.5, weight="bold",
+                      colour=style.INK, gid=f"state-{name}-{len(registry['states'])}",
+                      box=Box(style.tint(colours[name], 0.25), colours[name], 0.8))
             registry["states"].append((name, e.state, e.t))
         outcome = trace.outcome.endpoints.get(name)
         if outcome is not None and outcome.error and (window is None or trace.outcome.end_time <= hi):
-            ax.text(x, y_bottom - 0.55, outcome.error, ha="right" if left else "left", va="center", fontsize=8,
-                    fontweight="bold", color="white", gid=f"error-{name}",
-                    bbox={"boxstyle": "round,pad=0.25", "fc": style.DROP, "ec": "none"})
+            scene.add("text", xs=(x,), ys=(y_bottom - 0.55,), text=outcome.error, ha="right" if left else "left",
+                      size=8, weight="bold", colour="white", gid=f"error-{name}", box=Box(style.DROP))
 
     # Timer lanes: one bracket per period a timer ran.
     for name, ss in spans.items():
@@ -504,25 +520,22 @@ def ladder(
         for sp in ss:
             j = kinds.index(sp.timer)
             x = xs[name] + sign * (0.035 + lane_w * j)
-            y0 = tmap.y(max(sp.start, lo))
-            y1 = tmap.y(min(sp.end, hi))
             if hidden and hidden[0] < sp.end and sp.start < hidden[1] and (sp.start >= hidden[0] or sp.end <= hidden[1]):
                 continue  # a period (partly) hidden in the summary
+            y0 = tmap.y(max(sp.start, lo))
+            y1 = tmap.y(min(sp.end, hi))
             colour = colours[name]
             tick = 0.012 * sign
-            ax.add_line(Line2D([x - tick, x, x, x - tick], [y0, y0, y1, y1], color=colour, lw=1.2, alpha=0.85,
-                               gid=f"timer-{name}-{len(registry['timers'])}"))
+            scene.add("line", xs=(x - tick, x, x, x - tick), ys=(y0, y0, y1, y1), colour=colour, lw=1.2, alpha=0.85,
+                      gid=f"timer-{name}-{len(registry['timers'])}")
             if sp.how == "fired":
-                ax.plot([x], [y1], marker="o", ms=3.5, color=colour)
+                scene.add("dot", xs=(x,), ys=(y1,), size=3.5, colour=colour)
             registry["timers"].append((name, sp.timer, sp.start, sp.end, sp.how))
-            length = y1 - y0
             text = f"{TIMER_NAMES[sp.timer]} {fmt_duration(sp.duration)}" if sp.duration else TIMER_NAMES[sp.timer]
-            if length >= 0.45 * len(text) * 0.16:
-                ax.text(x + sign * 0.008, (y0 + y1) / 2, text, rotation=90, ha="left" if not left else "right",
-                        va="center", fontsize=6.5, color=style.GREY, rotation_mode="anchor")
-
-    fig.tcpbook = registry  # type: ignore[attr-defined]
-    return fig
+            if y1 - y0 >= 0.072 * len(text):
+                scene.add("text", xs=(x + sign * 0.008,), ys=((y0 + y1) / 2,), text=text, rotation=90,
+                          ha="center", va="bottom" if left else "top", size=6.5, colour=style.GREY)
+    return scene
 
 
 def _arrival(s: SegmentEvent, delay: float) -> float:

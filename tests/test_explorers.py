@@ -1,0 +1,172 @@
+"""Explorers: static frames are complete and wired in the browser; live controls redraw."""
+
+from __future__ import annotations
+
+import json
+
+import ipywidgets as widgets
+import pytest
+from ipywidgets.embed import embed_data
+from ipywidgets.widgets.widget_link import Link
+
+from tcpbook import ParameterError, simulate
+from tcpbook.explorers import SPECS, Explorer, HandshakeExplorer, explore
+from tcpbook.render import outcome_summary
+
+
+@pytest.fixture(scope="module")
+def handshake_static() -> widgets.Widget:
+    return explore("handshake", static=True)
+
+
+def leaf_at(root: widgets.Widget, indices: tuple[int, ...]) -> widgets.Widget:
+    node = root
+    for i in indices:
+        assert isinstance(node, widgets.Stack)
+        node = node.children[i]
+    return node
+
+
+def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: widgets.Widget) -> None:
+    ex = handshake_static.explorer
+    controls = ex.static_controls
+    assert [c.name for c in controls] == ["loss", "drop", "seed"]
+    grid = ex.grid()
+    assert len(grid) == len(ex.frames) == 5 * 6 * 3
+    root = handshake_static.children[1]
+    for point in grid:
+        indices = tuple(c.grid.index(v) for c, v in zip(controls, point))
+        frame = leaf_at(root, indices)
+        assert frame is ex.frames[point]
+        state, summary = frame.children[0].children
+        (lad,) = frame.children[1].children
+        assert isinstance(state, widgets.Image) and state.format == "svg+xml" and b"<svg" in bytes(state.value)
+        assert isinstance(lad, widgets.Image) and b"<svg" in bytes(lad.value)
+        assert isinstance(summary, widgets.HTML)
+
+
+def test_each_frame_shows_its_own_run(handshake_static: widgets.Widget) -> None:
+    ex = handshake_static.explorer
+    for point in [(0.0, "", 1), (0.3, "", 2), (0.0, "client:SYN:*", 1), (0.5, "client:ACK:1", 3)]:
+        loss, drop, seed = point
+        trace = simulate("handshake", loss=loss, drop=[drop] if drop else [], seed=seed)
+        summary = ex.frames[point].children[0].children[1]
+        assert summary.value == outcome_summary(trace)
+
+
+def test_static_links_are_wired(handshake_static: widgets.Widget) -> None:
+    ex = handshake_static.explorer
+    assert all(isinstance(link, Link) for link in ex.links)
+    assert len(ex.links) == sum(len(level) for level in ex.stacks)
+    for level, control in enumerate(ex.static_controls):
+        source = ex.inputs[control.name]
+        linked = {id(link.target[0]) for link in ex.links if link.source == (source, "index")}
+        assert linked == {id(s) for s in ex.stacks[level]}
+        for link in ex.links:
+            if link.source[0] is source:
+                assert link.target[1] == "selected_index"
+                assert link.target[0].selected_index == source.index
+    # the whole tree is embeddable: every link and stack is in the widget state
+    state = embed_data(views=[handshake_static])["manager_state"]["state"]
+    link_states = [m["state"] for m in state.values() if m["model_name"] == "LinkModel"]
+    assert len(link_states) >= len(ex.links)
+    for link in ex.links:
+        assert link.model_id in state
+
+
+def test_handshake_loss_is_a_selection_slider_that_changes_the_picture(handshake_static: widgets.Widget) -> None:
+    ex = handshake_static.explorer
+    loss = ex.inputs["loss"]
+    assert isinstance(loss, widgets.SelectionSlider) and loss.description == "loss"
+    assert [value for _, value in loss.options] == list(SPECS["handshake"].controls[0].grid)
+    root = handshake_static.children[1]
+    assert isinstance(root, widgets.Stack)
+    assert {id(s) for s in ex.stacks[0]} == {id(root)}
+    seen = set()
+    for i in range(len(loss.options)):
+        frame = leaf_at(root, (i, 0, 1))  # drop rule "none", seed 2
+        seen.add(bytes(frame.children[1].children[0].value))
+    assert len(seen) > 1  # moving the loss slider shows other ladders
+    for name in ("drop", "seed"):
+        assert isinstance(ex.inputs[name], (widgets.Dropdown, widgets.SelectionSlider, widgets.ToggleButtons))
+
+
+def test_static_page_weight_is_bounded(handshake_static: widgets.Widget) -> None:
+    state = embed_data(views=[handshake_static])["manager_state"]
+    mine = {w.model_id for w in _walk(handshake_static)} | {link.model_id for link in handshake_static.explorer.links}
+    size = sum(len(json.dumps(m)) for k, m in state["state"].items() if k in mine)
+    assert size < 3_000_000
+
+
+def _walk(w: widgets.Widget):
+    yield w
+    for name in ("children",):
+        for child in getattr(w, name, ()):
+            yield from _walk(child)
+    layout = getattr(w, "layout", None)
+    if layout is not None:
+        yield layout
+    st = getattr(w, "style", None)
+    if isinstance(st, widgets.Widget):
+        yield st
+
+
+def test_environment_variable_turns_static_mode_on(monkeypatch) -> None:
+    monkeypatch.setenv("TCPBOOK_STATIC", "1")
+    assert Explorer(SPECS["teardown"]).static is True
+    assert Explorer(SPECS["teardown"], static=False).static is False
+    monkeypatch.delenv("TCPBOOK_STATIC")
+    assert Explorer(SPECS["teardown"]).static is False
+
+
+def test_live_explorer_redraws_on_every_change() -> None:
+    box = explore("handshake", static=False)
+    ex = box.explorer
+    assert set(ex.inputs) == {"loss", "drop", "syn_retries", "synack_retries", "profile", "seed"}
+    body = box.children[1]
+    state_img = body.children[0].children[0]
+    summary = body.children[0].children[1]
+    ladder_img = body.children[1].children[0]
+    before = (state_img.value, ladder_img.value, summary.value)
+    ex.inputs["drop"].value = "client:SYN:*"
+    after = (state_img.value, ladder_img.value, summary.value)
+    assert all(a != b for a, b in zip(before, after))
+    assert "ETIMEDOUT" in summary.value
+    ex.inputs["syn_retries"].value = 1
+    assert summary.value == outcome_summary(simulate("handshake", drop=["client:SYN:*"], syn_retries=1, seed=1))
+    ex.inputs["profile"].value = "rfc"
+    assert summary.value == outcome_summary(
+        simulate("handshake", drop=["client:SYN:*"], syn_retries=1, seed=1, profile="rfc"))
+
+
+def test_control_names_are_scenario_parameters() -> None:
+    for spec in SPECS.values():
+        from tcpbook.scenarios import get_scenario
+
+        allowed = get_scenario(spec.scenario).parameters()
+        for control in spec.controls:
+            assert control.name in allowed, (spec.name, control.name)
+            assert control.default in control.grid or len(control.grid) == 1
+    assert set(SPECS) == {"handshake", "transfer", "teardown", "syn-flood"}
+
+
+def test_every_explorer_builds_live() -> None:
+    for name in SPECS:
+        box = explore(name, static=False)
+        assert box.explorer.inputs
+
+
+def test_fixed_parameters_remove_controls_and_reach_the_runs() -> None:
+    ex = HandshakeExplorer(static=False, rtt=0.4, profile="rfc")
+    assert "profile" not in ex.inputs and "profile" not in {c.name for c in ex.controls}
+    trace = ex.simulate(loss=0.0)
+    assert trace.params["rtt"] == 0.4 and trace.params["profile"] == "rfc"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [(("ping",), {}), (("handshake",), {"rttt": 0.1}), (("handshake",), {"loss": 2.0}), (("handshake",), {"static": "yes"})],
+)
+def test_bad_parameters_raise_parameter_error(args: tuple, kwargs: dict) -> None:
+    with pytest.raises(ParameterError):
+        explore(*args, **kwargs)

@@ -1,0 +1,188 @@
+"""The ladder diagram draws what the trace says: one arrow per segment, a ✗ per loss,
+a label per state change, timers as brackets; long runs and floods stay readable."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
+from matplotlib.text import Text
+
+from tcpbook import ParameterError, get_profile, simulate
+from tcpbook.render import figure_bytes, ladder, write_diagram
+from tcpbook.render.ladder import build_time_map, fmt_duration, timer_spans
+
+
+def artists(fig, kind=None, prefix=""):
+    ax = fig.axes[0]
+    found = [a for a in ax.get_children() if (a.get_gid() or "").startswith(prefix)]
+    return [a for a in found if kind is None or isinstance(a, kind)]
+
+
+def changes(trace, endpoint):
+    return [e for e in trace.states_of(endpoint) if e.old != e.state]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "params"),
+    [
+        ("handshake", {"loss": 0.3, "seed": 3}),
+        ("full", {"loss": 0.2, "seed": 7}),
+        ("close", {"closer": "server"}),
+        ("simultaneous-open", {}),
+        ("old-duplicate-syn", {}),
+        ("refused", {}),
+    ],
+)
+def test_one_arrow_per_segment_a_cross_per_drop_a_label_per_state_change(scenario: str, params: dict) -> None:
+    trace = simulate(scenario, **params)
+    fig = ladder(trace)
+    arrows = artists(fig, FancyArrowPatch, "segment-")
+    assert len(arrows) == len(trace.segments)
+    assert sorted(int(a.get_gid().split("-")[1]) for a in arrows) == list(range(len(trace.segments)))
+    crosses = artists(fig, Line2D, "drop-")
+    assert [c.get_marker() for c in crosses] == ["x"] * sum(s.dropped for s in trace.segments)
+    assert sorted(int(c.get_gid().split("-")[1]) for c in crosses) == [i for i, s in enumerate(trace.segments) if s.dropped]
+    states = artists(fig, Text, "state-")
+    expected = [(e.endpoint, e.state) for name in ("client", "server") for e in changes(trace, name)]
+    assert sorted((a.get_gid().split("-")[1], a.get_text()) for a in states) == sorted(expected)
+    assert fig.tcpbook["arrows"] == list(range(len(trace.segments)))
+
+
+def test_labels_are_tcpdump_like_and_retransmissions_marked() -> None:
+    trace = simulate("handshake", loss=0.3, seed=3)
+    fig = ladder(trace)
+    labels = {a.get_gid(): a.get_text() for a in artists(fig, Text, "label-")}
+    for i, s in enumerate(trace.segments):
+        assert s.label() in labels[f"label-{i}"]
+        assert labels[f"label-{i}"].startswith("↻") == s.retransmission
+    retransmitted = [i for i, s in enumerate(trace.segments) if s.retransmission]
+    assert retransmitted and fig.tcpbook["retransmissions"] == retransmitted
+    for i in retransmitted:
+        arrow = next(a for a in artists(fig, FancyArrowPatch) if a.get_gid() == f"segment-{i}")
+        assert arrow.get_linestyle() != "-"
+
+
+def test_dropped_segment_stops_half_way() -> None:
+    trace = simulate("handshake", drop=["client:SYN:1"])
+    fig = ladder(trace)
+    xs = {a.get_gid(): a for a in artists(fig, FancyArrowPatch, "segment-")}
+    (lx0, _), (lx1, _) = xs["segment-0"]._posA_posB
+    (ox0, _), (ox1, _) = xs["segment-1"]._posA_posB
+    assert abs(lx1 - lx0) == pytest.approx(abs(ox1 - ox0) / 2, rel=0.05)
+
+
+def test_arrows_slope_with_their_delay() -> None:
+    slow = ladder(simulate("handshake", rtt=0.2))
+    fast = ladder(simulate("handshake", rtt=0.05))
+
+    def drop_of(fig):
+        a = artists(fig, FancyArrowPatch, "segment-0")[0]
+        (x0, y0), (x1, y1) = a._posA_posB
+        return (y1 - y0) / abs(x1 - x0)
+
+    # on a compressed axis one unit is one one-way delay: slopes are the same...
+    assert drop_of(slow) == pytest.approx(drop_of(fast))
+    # ...on a linear axis the arrows lean with their delay relative to the run
+    assert ladder(simulate("handshake", rtt=0.2), axis="linear") is not None
+
+
+def test_timers_are_bracketed_lanes_with_durations() -> None:
+    trace = simulate("handshake", drop=["client:SYN:*"], syn_retries=3)
+    fig = ladder(trace)
+    rto = [t for t in fig.tcpbook["timers"] if t[0] == "client" and t[1] == "rto"]
+    spans = [s for s in timer_spans(trace, "client", {None, "server"}) if s.timer == "rto"]
+    # one period per SYN sent; Linux gives up by time, not by count (TCP-REFERENCE §2)
+    assert len(rto) == len(spans) == sum(1 for s in trace.segments if s.src == "client")
+    texts = [a.get_text() for a in fig.axes[0].texts]
+    for s in spans:
+        assert f"RTO {fmt_duration(s.duration)}" in texts
+    # the backoff is visible in the labels: linear timeouts first, then doubling
+    assert [s.duration for s in spans] == get_profile("linux", syn_retries=3).syn_timeouts()
+    assert "ETIMEDOUT" in texts
+    no_timers = ladder(trace, timers=False)
+    assert no_timers.tcpbook["timers"] == []
+
+
+def test_time_wait_and_delayed_ack_lanes() -> None:
+    trace = simulate("full")
+    kinds = {t[1] for t in ladder(trace).tcpbook["timers"]}
+    assert {"rto", "time-wait", "delayed-ack"} <= kinds
+    texts = [a.get_text() for a in ladder(trace).axes[0].texts]
+    assert "TIME-WAIT 60 s" in texts
+
+
+def test_compressed_axis_marks_cut_gaps() -> None:
+    trace = simulate("full")  # TIME-WAIT: 60 s of nothing
+    fig = ladder(trace)
+    breaks = fig.tcpbook["breaks"]
+    [(t0, t1)] = [b for b in breaks if 59.5 < b[1] - b[0] <= 60.0]
+    assert any(re.fullmatch(r"… 59\.9 s …", a.get_text()) for a in fig.axes[0].texts)
+    assert f"… {fmt_duration(t1 - t0)} …" == "… 59.9 s …"
+    assert ladder(trace, axis="linear").tcpbook["breaks"] == []
+
+
+def test_time_map_keeps_order_and_small_gaps_to_scale() -> None:
+    moments = {0.0: 1, 0.05: 1, 0.1: 3, 60.1: 1}
+    m = build_time_map(moments, axis="compressed", delay=0.05, hidden=None)
+    ys = [m.y(t) for t in sorted(moments)]
+    assert ys == sorted(ys)
+    assert m.y(0.05) - m.y(0.0) == pytest.approx(1.0)  # one one-way delay = one unit
+    assert m.y(60.1) - m.y(0.1) < 5  # a minute is cut down to a break
+    assert len(m.breaks) == 1
+
+
+def test_long_runs_are_summarised_not_smeared() -> None:
+    trace = simulate("transfer", bytes=2_000_000)
+    n = len(trace.segments)
+    fig = ladder(trace, max_segments=40)
+    assert len(fig.tcpbook["arrows"]) == 40
+    assert len(fig.tcpbook["arrows"]) + len(fig.tcpbook["hidden"]) == n
+    assert any("not drawn" in a.get_text() for a in fig.axes[0].texts)
+    # a window draws exactly the segments sent in it
+    t0, t1 = 0.3, 0.4
+    windowed = ladder(trace, window=(t0, t1), max_segments=10_000)
+    assert windowed.tcpbook["arrows"] == [i for i, s in enumerate(trace.segments) if t0 <= s.t <= t1]
+
+
+def test_syn_flood_aggregates_spoofed_sources() -> None:
+    trace = simulate("syn-flood", attack_duration=5.0, clients=3, client_interval=1.0)
+    fig = ladder(trace, max_segments=1000)
+    lanes = [a.get_text() for a in artists(fig, Text, "lane-")]
+    assert lanes[0].startswith("spoofed sources") and lanes[1:] == ["server", "client-1", "client-2", "client-3"]
+    spoofed = [i for i, s in enumerate(trace.segments) if "spoofed" in s.src or "spoofed" in s.dst]
+    assert not set(spoofed) & set(fig.tcpbook["arrows"])
+    assert set(spoofed) <= set(fig.tcpbook["hidden"])
+    assert artists(fig, None, "spoofed-band")
+    legit = [i for i, s in enumerate(trace.segments) if i not in set(spoofed)]
+    assert fig.tcpbook["arrows"] == legit
+
+
+def test_identical_inputs_give_identical_svg_bytes(tmp_path) -> None:
+    a = figure_bytes(ladder(simulate("full", loss=0.2, seed=7)), "svg")
+    b = figure_bytes(ladder(simulate("full", loss=0.2, seed=7)), "svg")
+    assert a == b
+    assert b"segment-0" in a  # artists keep their ids in the SVG
+    assert b"<dc:date>" not in a
+    p1 = write_diagram(simulate("close"), "ladder", tmp_path / "one.svg")
+    p2 = write_diagram(simulate("close"), "ladder", tmp_path / "two.svg")
+    assert p1.read_bytes() == p2.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"axis": "log"},
+        {"timers": "no"},
+        {"window": (5, 1)},
+        {"window": "all"},
+        {"max_segments": 2},
+        {"endpoints": ["client", "mallory"]},
+        {"figsize": (0, 3)},
+    ],
+)
+def test_bad_parameters_raise_parameter_error(kwargs: dict) -> None:
+    with pytest.raises(ParameterError):
+        ladder(simulate("handshake"), **kwargs)
