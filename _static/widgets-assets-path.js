@@ -3,8 +3,9 @@
 //
 // The widget manager's CSS refers to its Font Awesome fonts by URLs relative to the
 // location of its AMD modules.  Those modules are defined inside embed-amd.js under the
-// names "@jupyter-widgets/...", which require.js would place relative to the *page*
-// (chapters/@jupyter-widgets/html-manager/dist/...: 404s).  We map that name to the folder
+// names "@jupyter-widgets/base", ".../controls", ".../html-manager/dist/libembed-amd" ...,
+// which require.js would place relative to the *page* (chapters/@jupyter-widgets/...: 404s,
+// from whichever module's CSS happens to load first).  We map those names to the folder
 // the vendored files really live in, which we derive from this script's own URL, so it
 // works for pages at any depth, over http(s) and from file:// alike.
 (function () {
@@ -15,6 +16,9 @@
   var vendor = here.replace(/[^/]*$/, "") + "vendor/html-manager";
   window.__jupyter_widgets_assets_path__ = vendor + "/";
   if (window.requirejs) {
-    window.requirejs.config({ paths: { "@jupyter-widgets/html-manager/dist": vendor } });
+    // The longest matching prefix wins in require.js, so every module lands in `vendor`.
+    window.requirejs.config({
+      paths: { "@jupyter-widgets": vendor, "@jupyter-widgets/html-manager/dist": vendor },
+    });
   }
 })();

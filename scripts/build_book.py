@@ -115,11 +115,30 @@ def book_env() -> dict[str, str]:
     return env
 
 
+STATIC_DIGEST = BUILD / "static-digest.txt"
+
+
+def static_digest() -> str:
+    """A digest of _static/ (our CSS and vendored JS)."""
+    import hashlib  # noqa: PLC0415
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "_static").rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def run_jupyter_book() -> tuple[int, list[str], float]:
     """Run the Sphinx build, streaming its output to the terminal and to _build/build.log."""
     BUILD.mkdir(exist_ok=True)
     jb = VENV / "bin" / "jupyter-book"
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+    # Sphinx re-copies _static/ and re-stamps the pages' ?v= checksums only when it rewrites
+    # pages; after a change to _static/ alone, rewrite them all (execution stays cached).
+    digest = static_digest()
+    if not STATIC_DIGEST.is_file() or STATIC_DIGEST.read_text() != digest:
+        cmd.append("--all")
     print("build_book:", " ".join(cmd), flush=True)
     start = time.perf_counter()
     warnings: list[str] = []
@@ -134,6 +153,8 @@ def run_jupyter_book() -> tuple[int, list[str], float]:
             if WARNING_RE.search(plain) and "warnings" not in plain.lower().split(":")[0]:
                 warnings.append(plain)
         code = proc.wait()
+    if code == 0:
+        STATIC_DIGEST.write_text(digest)
     return code, warnings, time.perf_counter() - start
 
 
