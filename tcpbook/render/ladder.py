@@ -27,6 +27,7 @@ those, and each artist also has a ``gid`` that appears as an id in SVG output.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -106,26 +107,28 @@ class TimeMap:
 
     times: list[float]
     ys: list[float]  # y of each moment (top of its slot)
-    slot: float  # height of one stacking slot
+    slots: list[float]  # height of one stacking slot at each moment
     breaks: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (t0, t1, y0, y1, label)
+    unit: float = 1.0  # seconds per y unit (to-scale parts)
+    used: list[int] = field(default_factory=list)  # extra slots taken at each moment
 
     def y(self, t: float, k: int = 0) -> float:
         """The y of time ``t`` (stacking slot ``k``)."""
-        import bisect
-
         i = bisect.bisect_right(self.times, t + 1e-12) - 1
         if i < 0:
-            return self.ys[0] - (self.times[0] - t) / self.unit + k * self.slot
+            return self.ys[0] - (self.times[0] - t) / self.unit + k * self.slots[0]
         if i >= len(self.times) - 1 or abs(self.times[i] - t) < 1e-12:
             base = self.ys[i] + (t - self.times[i]) / self.unit
-            return base + k * self.slot
+            return base + k * self.slots[i]
         t0, t1, y0, y1 = self.times[i], self.times[i + 1], self.ys[i], self.ys[i + 1]
         # Inside a gap: interpolate, after the slots used at t0.
-        y0 = y0 + self.used[i] * self.slot
-        return y0 + (y1 - y0) * (t - t0) / (t1 - t0) + k * self.slot
+        y0 = y0 + self.used[i] * self.slots[i]
+        return y0 + (y1 - y0) * (t - t0) / (t1 - t0) + k * self.slots[i]
 
-    unit: float = 1.0  # seconds per y unit (to-scale parts)
-    used: list[int] = field(default_factory=list)
+    @property
+    def bottom(self) -> float:
+        """The y just below the last moment's slots."""
+        return self.ys[-1] + self.used[-1] * self.slots[-1]
 
 
 def build_time_map(
@@ -139,18 +142,21 @@ def build_time_map(
     if axis == "linear":
         span = max(times[-1] - times[0], delay * 4, 1e-6)
         unit = span / 40.0  # the whole run is about 40 units tall
-        slot = 0.35
         ys = [(t - times[0]) / unit for t in times]
-        return TimeMap(times, ys, slot, [], unit=unit, used=[0] * len(times))
+        # True time: stacked segments are only nudged apart, nothing is pushed down.
+        return TimeMap(times, ys, [0.35 if moments[t] <= 8 else 2.5 / moments[t] for t in times], [], unit=unit,
+                       used=[0] * len(times))
     unit = max(delay, 1e-4)
-    slot = 0.55
+    # A burst of many segments at one instant is drawn as a tight fan, not a tower.
+    slots = [0.55 if moments[t] <= 8 else max(7.0 / moments[t], 0.12) for t in times]
     threshold = 4.0 * unit  # quiet gaps longer than four one-way delays are cut out
     ys = [0.0]
     breaks = []
     used = [max(moments[t], 1) - 1 for t in times]
     for i in range(1, len(times)):
         gap = times[i] - times[i - 1]
-        start = ys[-1] + used[i - 1] * slot
+        slot = 0.55
+        start = ys[-1] + used[i - 1] * slots[i - 1]
         hidden_here = hidden is not None and times[i - 1] <= hidden[0] + 1e-12 and times[i] >= hidden[1] - 1e-12
         if hidden_here:
             height = 3.2
@@ -161,7 +167,7 @@ def build_time_map(
         else:
             height = max(gap / unit, 0.5 * slot if gap > 0 else 0.0)
         ys.append(start + height)
-    return TimeMap(times, ys, slot, breaks, unit=unit, used=used)
+    return TimeMap(times, ys, slots, breaks, unit=unit, used=used)
 
 
 # ------------------------------------------------------------------------ timers
@@ -288,18 +294,20 @@ def ladder_scene(
     hidden: tuple[float, float, str] | None = None
     if len(drawable) > max_segments:
         head, tail = drawable[: max_segments // 2], drawable[-(max_segments - max_segments // 2):]
-        middle = drawable[max_segments // 2: len(drawable) - len(tail)]
         h0 = max(_arrival(s, delay) for _, s in head)
-        h1 = tail[0][1].t
-        if h1 <= h0:  # segments still in flight: cut at send times only
-            h0 = middle[0][1].t
+        # No drawn arrow may fly across the cut: the tail starts once the head has landed.
+        tail = [(i, s) for i, s in tail if s.t >= h0]
+        kept = {i for i, _ in head} | {i for i, _ in tail}
+        middle = [(i, s) for i, s in drawable if i not in kept]
+        h1 = tail[0][1].t if tail else max(_arrival(s, delay) for _, s in drawable)
         retrans = sum(1 for _, s in middle if s.retransmission)
         lost = sum(1 for _, s in middle if s.dropped)
         data = sum(1 for _, s in middle if s.len)
+        m0, m1 = middle[0][1].t, max(_arrival(s, delay) for _, s in middle)
         label = (
-            f"⋮  {len(middle):,} segments in {fmt_duration(h1 - h0)} not drawn: {data:,} with data, "
+            f"⋮  {len(middle):,} segments in {fmt_duration(m1 - m0)} not drawn: {data:,} with data, "
             f"{len(middle) - data:,} without; {retrans} retransmitted, {lost} lost  ⋮\n"
-            f"ladder(trace, window=({fmt_time(h0)}, {fmt_time(h1)})) draws them"
+            f"ladder(trace, window=({fmt_time(m0)}, {fmt_time(m1)})) draws them"
         )
         hidden = (h0, h1, label)
         registry["hidden"] = [i for i, _ in middle]
@@ -361,7 +369,7 @@ def ladder_scene(
         moments.setdefault(round(window[0], 9), 1)
     tmap = build_time_map(moments, axis=axis, delay=delay, hidden=hidden)
     y_top = tmap.ys[0] - 1.2
-    y_bottom = tmap.ys[-1] + tmap.used[-1] * tmap.slot + 1.6
+    y_bottom = tmap.bottom + 1.6
 
     # Geometry: lanes one unit apart; timer lanes and state labels in the margins.
     gap_x = 1.0
@@ -431,14 +439,19 @@ def ladder_scene(
     for i, s in drawable:
         bursts.setdefault((round(s.t, 9), _lane_of(s.src, lanes)), []).append(i)
     quiet: set[int] = set()
-    burst_note: dict[int, int] = {}
+    burst_note: dict[int, tuple[int, int]] = {}
     by_index = dict(drawable)
     for members in bursts.values():
-        if len(members) > 6:
+        if len(members) > 8:
+            # A tight fan: the first and the last are labelled, one label counts the rest.
+            inner = members[1:-1]
+            quiet.update(inner)
+            burst_note[inner[len(inner) // 2]] = (len(inner), sum(1 for i in inner if by_index[i].dropped))
+        elif len(members) > 5:
             inner = [i for i in members[1:-1] if not (by_index[i].dropped or by_index[i].retransmission)]
             if len(inner) >= 3:
                 quiet.update(inner)
-                burst_note[inner[len(inner) // 2]] = len(inner) - 1
+                burst_note[inner[len(inner) // 2]] = (len(inner), 0)
     for i, s in drawable:
         a, b = _lane_of(s.src, lanes), _lane_of(s.dst, lanes)
         x0, x1 = xs[lanes[a]], xs[lanes[b]]
@@ -463,7 +476,11 @@ def ladder_scene(
             registry["refused"].append(i)
         if i in quiet and i not in burst_note:
             continue
-        text = _segment_label(s, compact) if i not in burst_note else f"… and {burst_note[i] + 1} more like these …"
+        if i in burst_note:
+            more, lost_here = burst_note[i]
+            text = f"… {more} more like these" + (f", {lost_here} lost" if lost_here else "") + " …"
+        else:
+            text = _segment_label(s, compact)
         # At a fixed distance from the sender: labels of a burst stack like its
         # arrows, and labels of arrows that cross in the middle stay apart.
         frac = 0.4 * (x1 - x0) / (xe - x0) if xe != x0 else 0.5

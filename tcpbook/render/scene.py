@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from . import style
 
 PT = 72.0  # SVG user units per inch: points, as matplotlib writes them
@@ -103,13 +105,22 @@ class Scene:
 # ------------------------------------------------------------------------ matplotlib
 
 
+class LadderFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as crisp, reproducible SVG even
+    without ``%matplotlib inline`` (a ladder is not managed by pyplot)."""
+
+    def _repr_svg_(self) -> str:
+        from .export import figure_bytes
+
+        return figure_bytes(self, "svg").decode()
+
+
 def to_matplotlib(scene: Scene) -> Any:
     """Paint ``scene`` as a matplotlib Figure (transparent, one axes, no frame)."""
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, Polygon
 
-    fig = Figure(figsize=(scene.width, scene.height), dpi=100)
+    fig = LadderFigure(figsize=(scene.width, scene.height), dpi=100)
     fig.patch.set_alpha(0.0)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - scene.top_margin / scene.height))
     ax.set_xlim(*scene.xlim)
