@@ -226,7 +226,7 @@ def loss_explorer(
         inner_stacks = []
         for j, r in enumerate(retries):
             frames = [
-                widgets.Image(value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i)), format="png")
+                widgets.Image(value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i), dpi=56), format="png")
                 for i, x in enumerate(losses)
             ]
             inner = widgets.Stack(frames, selected_index=loss_slider.index)
