@@ -225,7 +225,7 @@ def write_pcap(trace: Trace, path: str | os.PathLike[str], *, vantage: str = "wi
     >>> import tempfile, os
     >>> out = write_pcap(simulate("handshake"), os.path.join(tempfile.mkdtemp(), "h.pcap"))
     >>> out.stat().st_size
-    250
+    242
     """
     from scapy.data import DLT_EN10MB
     from scapy.utils import RawPcapWriter
