@@ -42,7 +42,7 @@ test: install book
 
 # The package tests alone (no book build); handy while working on tcpbook/.
 test-fast: install
-	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) -m "not book and not browser"
+	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) -m "not book and not browser and not slow"
 
 # JupyterLab on the chapters, in the environment Binder gets (binder/requirements.txt and
 # binder/postBuild), all inside .venv: Jupyter config, lab settings and workspaces never
