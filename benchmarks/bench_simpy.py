@@ -105,7 +105,9 @@ def run(trials: int = 2000, loss: float = 0.2) -> list[dict[str, object]]:
         ("SimPy, same model", trials, t_simpy, mean_time(sp)),
         ("tcpbook fast path (NumPy)", fast_trials, t_fast, fast.client_time[fast.client_established].mean()),
     ):
-        rows.append({"engine": name, "trials": n, "seconds": secs, "per_second": n / secs, "mean_client_time": float(mean)})
+        rows.append(
+            {"engine": name, "trials": n, "seconds": secs, "per_second": n / secs, "mean_client_time": float(mean)}
+        )
     base = rows[1]["per_second"]
     for r in rows:
         r["vs_simpy"] = r["per_second"] / base
@@ -118,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loss", type=float, default=0.2)
     args = ap.parse_args(argv)
     for r in run(args.trials, args.loss):
-        print(f"{r['engine']:28s} {r['trials']:>8d} trials {r['seconds']:8.3f} s {r['per_second']:>12,.0f}/s  x{r['vs_simpy']:.2f} vs SimPy  mean time {r['mean_client_time']:.3f} s")
+        print(
+            f"{r['engine']:28s} {r['trials']:>8d} trials {r['seconds']:8.3f} s {r['per_second']:>12,.0f}/s  x{r['vs_simpy']:.2f} vs SimPy  mean time {r['mean_client_time']:.3f} s"
+        )
     return 0
 
 

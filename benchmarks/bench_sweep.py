@@ -31,10 +31,34 @@ def run(trials: int = 100_000, event_trials: int = 200, repeat: int = 3) -> list
     event = time.perf_counter() - t0
     event_full = event * trials / event_trials
     return [
-        {"engine": f"fast path (NumPy), best of {repeat}", "points": points, "trials_per_point": trials, "seconds": fast, "measured": True},
-        {"engine": "event simulator", "points": points, "trials_per_point": event_trials, "seconds": event, "measured": True},
-        {"engine": "event simulator (scaled)", "points": points, "trials_per_point": trials, "seconds": event_full, "measured": False},
-        {"engine": "ratio event/fast, same trials", "points": points, "trials_per_point": trials, "seconds": event_full / fast, "measured": False},
+        {
+            "engine": f"fast path (NumPy), best of {repeat}",
+            "points": points,
+            "trials_per_point": trials,
+            "seconds": fast,
+            "measured": True,
+        },
+        {
+            "engine": "event simulator",
+            "points": points,
+            "trials_per_point": event_trials,
+            "seconds": event,
+            "measured": True,
+        },
+        {
+            "engine": "event simulator (scaled)",
+            "points": points,
+            "trials_per_point": trials,
+            "seconds": event_full,
+            "measured": False,
+        },
+        {
+            "engine": "ratio event/fast, same trials",
+            "points": points,
+            "trials_per_point": trials,
+            "seconds": event_full / fast,
+            "measured": False,
+        },
     ]
 
 
@@ -45,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     for r in run(a.trials, a.event_trials):
         what = "x" if r["engine"].startswith("ratio") else "s"
-        print(f"{r['engine']:32s} {r['points']} points x {r['trials_per_point']:>7,} trials  {r['seconds']:10.2f} {what}{'' if r['measured'] else '  (derived)'}")
+        print(
+            f"{r['engine']:32s} {r['points']} points x {r['trials_per_point']:>7,} trials  {r['seconds']:10.2f} {what}{'' if r['measured'] else '  (derived)'}"
+        )
     return 0
 
 

@@ -39,7 +39,9 @@ def _errorbar(ax: Any, x: np.ndarray, t: Table, **kw: Any) -> Any:
     return ax.errorbar(x, y, yerr=yerr, fmt="o", ms=4, capsize=3, **kw)
 
 
-def _model_curve(metric: str, loss: np.ndarray, retries: int | None, profile: str, rtt: float, model: str = "geometric") -> np.ndarray:
+def _model_curve(
+    metric: str, loss: np.ndarray, retries: int | None, profile: str, rtt: float, model: str = "geometric"
+) -> np.ndarray:
     sched = models.handshake_schedule(profile, syn_retries=retries)
     prof = get_profile(profile, syn_retries=retries)
     out = []
@@ -95,9 +97,23 @@ def plot_handshake(
         _errorbar(ax, sub.array("loss"), sub, color=colour, label=f"simulated, syn_retries={r}")
         ax.plot(dense, _model_curve(metric, dense, r, profile, rtt), color=colour, lw=1.2, alpha=0.8)
     if metric == "mean_client_time" and cardwell:
-        ax.plot(dense, _model_curve(metric, dense, None, profile, rtt, "cardwell"), color="0.35", ls="--", lw=1.2, label="Cardwell et al. eq. 4 (no cap)")
+        ax.plot(
+            dense,
+            _model_curve(metric, dense, None, profile, rtt, "cardwell"),
+            color="0.35",
+            ls="--",
+            lw=1.2,
+            label="Cardwell et al. eq. 4 (no cap)",
+        )
     if metric == "mean_client_time" and uncapped:
-        ax.plot(dense, _model_curve(metric, dense, None, profile, rtt, "uncapped"), color="0.35", ls=":", lw=1.5, label="geometric, no cap")
+        ax.plot(
+            dense,
+            _model_curve(metric, dense, None, profile, rtt, "uncapped"),
+            color="0.35",
+            ls=":",
+            lw=1.5,
+            label="geometric, no cap",
+        )
         ax.axvline(models.GEOMETRIC_DIVERGENCE_LOSS, color="0.6", lw=0.8)
     ax.plot([], [], color="0.3", lw=1.2, label="geometric model (line)")
     ax.set_xlabel("loss probability (each segment, each direction)")
@@ -134,11 +150,15 @@ def plot_time_distribution(dist: Table, *, title: str = "", ax: Any = None, max_
     return fig
 
 
-def plot_metric(table: Table, metric: str, *, x: str = "loss", group: str | None = None, ylabel: str | None = None, ax: Any = None) -> Figure:
+def plot_metric(
+    table: Table, metric: str, *, x: str = "loss", group: str | None = None, ylabel: str | None = None, ax: Any = None
+) -> Figure:
     """Any sweep metric against ``x``: points with intervals, the ``model`` column as a line."""
     rows = table.where(metric=metric)
     if len(rows) == 0:
-        raise ParameterError("metric", metric, "a metric of the table: " + ", ".join(sorted(set(table.column("metric")))))
+        raise ParameterError(
+            "metric", metric, "a metric of the table: " + ", ".join(sorted(set(table.column("metric"))))
+        )
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     else:
@@ -167,7 +187,10 @@ def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: flo
     point simulated; right: the distribution of the time to establish at that point."""
     sched = models.handshake_schedule("linux", syn_retries=retries)
     client, server = handshake_times(loss, trials, seed=seed, syn_retries=retries, rtt=rtt)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.0), layout="constrained", gridspec_kw={"width_ratios": [1, 1.4]})
+    # Fixed margins rather than constrained layout: the explorer redraws on every slider
+    # move, and layout solving is half of the drawing time.
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [1, 1.4]})
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.2, top=0.9, wspace=0.22)
     dense = np.linspace(0, 0.6, 61)
     a1.plot(dense, _model_curve("p_client", dense, retries, "linux", rtt), color="C0", label="client, geometric model")
     a1.plot(dense, _model_curve("p_server", dense, retries, "linux", rtt), color="C2", label="server, geometric model")
@@ -180,7 +203,9 @@ def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: flo
     a1.legend(fontsize=6, loc="lower left")
     a1.grid(alpha=0.3)
     dist = time_distribution(client, loss, sched.syn_times, rtt)
-    plot_time_distribution(dist, ax=a2, max_time=20.0, title=f"loss={loss:.0%}: time to ESTABLISHED (client), up to 20 s")
+    plot_time_distribution(
+        dist, ax=a2, max_time=20.0, title=f"loss={loss:.0%}: time to ESTABLISHED (client), up to 20 s"
+    )
     return fig
 
 
@@ -216,7 +241,10 @@ def loss_explorer(
     if not losses or not retries:
         raise ParameterError("losses", losses, "at least one loss and one retry limit")
     loss_slider = widgets.SelectionSlider(
-        options=[(f"{x:.0%}", x) for x in losses], value=losses[min(2, len(losses) - 1)], description="loss", continuous_update=False
+        options=[(f"{x:.0%}", x) for x in losses],
+        value=losses[min(2, len(losses) - 1)],
+        description="loss",
+        continuous_update=False,
     )
     retry_slider = widgets.SelectionSlider(
         options=[(str(r), r) for r in retries], value=retries[-1], description="syn_retries", continuous_update=False
@@ -226,7 +254,9 @@ def loss_explorer(
         inner_stacks = []
         for j, r in enumerate(retries):
             frames = [
-                widgets.Image(value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i), dpi=56), format="png")
+                widgets.Image(
+                    value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i), dpi=56), format="png"
+                )
                 for i, x in enumerate(losses)
             ]
             inner = widgets.Stack(frames, selected_index=loss_slider.index)
