@@ -175,7 +175,17 @@ def state_diagram(
     # Group the table's arcs into drawn edges.
     edges: dict[tuple[str, str, bool], _Edge] = {}
     loop_rows: dict[str, _Edge] = {}
+    when_early = None if trace is None else (trace.outcome.end_time if at is None else at)
+    taken_arcs = set()
+    if trace is not None:
+        for name in names:
+            for change, arc in zip(trace.states_of(name), path_arcs(trace, name)):
+                if change.t <= when_early + 1e-12:
+                    taken_arcs.add(arc)
     for arc in TRANSITIONS:
+        if phase is not None and arc.phase.value != phase and arc not in taken_arcs:
+            # A focused figure shows its phase's arcs, plus any other arc the run took.
+            continue
         tail, head = arc_nodes(arc)
         if head.startswith("CLOSED_from_") and tail in nodes:
             nodes.add(head)
@@ -303,7 +313,8 @@ def _node_attrs(
             per = loops.steps.get(arc)
             text = f"↻ {escape(arc.label)}"
             if per:
-                marks = "".join(f'<FONT COLOR="{colours[n]}">{_step_text(per[n])}</FONT>' for n in colours if n in per)
+                marks = "".join(
+                    f'<FONT COLOR="{colours[n]}" POINT-SIZE="11"><B>{_step_text(per[n])}</B></FONT>' for n in colours if n in per)
                 text = f"{marks} <B>{text}</B>"
             rows.append(f'<FONT POINT-SIZE="8.5" COLOR="{style.INK if per or not with_trace else style.GREY}">{text}</FONT>')
         if loops.steps:
@@ -328,7 +339,8 @@ def _edge_attrs(edge: _Edge, with_trace: bool, colours: dict[str, str]) -> dict[
         text = escape(arc.label)
         per = edge.steps.get(arc)
         if per:
-            marks = "".join(f'<FONT COLOR="{colours[n]}">{_step_text(per[n])}</FONT>' for n in colours if n in per)
+            marks = "".join(
+                f'<FONT COLOR="{colours[n]}" POINT-SIZE="12"><B>{_step_text(per[n])}</B></FONT>' for n in colours if n in per)
             text = f"{marks} <B>{text}</B>"
         elif with_trace:
             text = f'<FONT COLOR="{style.GREY}">{text}</FONT>'
