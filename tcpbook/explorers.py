@@ -90,6 +90,7 @@ class Control:
             return widgets.SelectionSlider(options=options, index=index, continuous_update=True, **common)
         if self.menu:
             return widgets.Dropdown(options=options, index=index, **common)
+        common["style"] = {"description_width": "initial", "button_width": "72px"}
         return widgets.ToggleButtons(options=options, index=index, **common)
 
     def live_widget(self, value: Any) -> widgets.ValueWidget:
@@ -104,6 +105,7 @@ class Control:
         options = [(self.label(v), v) for v in (self.choices or self.grid)]
         if self.menu:
             return widgets.Dropdown(options=options, value=value, **common)
+        common["style"] = {"description_width": "initial", "button_width": "72px"}
         return widgets.ToggleButtons(options=options, value=value, **common)
 
 
@@ -161,7 +163,7 @@ SPECS: dict[str, ExplorerSpec] = {
             Control("delayed_ack", "choice", True, (True, False), choices=(True, False), help="delay lone ACKs"),
             Control("seed", "int", 1, (1,), (0, 50, 1), help="seed of the random losses"),
         ),
-        phase=None,
+        phase="open",  # nobody closes in this scenario
     ),
     "teardown": ExplorerSpec(
         "teardown",
@@ -190,9 +192,11 @@ SPECS: dict[str, ExplorerSpec] = {
         ),
         # A short flood keeps each run fast enough to redraw live (the lesson is the
         # same: half-open requests outlive the flood by their SYN,ACK retries).
-        fixed={"clients": 4, "client_interval": 3.0, "client_start": 2.0, "attack_duration": 10.0},
+        fixed={"clients": 4, "client_interval": 3.0, "client_start": 2.0, "attack_duration": 6.0},
         phase="open",
-        ladder_options={"max_segments": 80},
+        # The spoofed sources, the server and one legitimate client: what a reader
+        # needs to see, readable at half a page's width.
+        ladder_options={"endpoints": ("spoofed", "server", "client-1"), "max_segments": 50},
     ),
 }
 

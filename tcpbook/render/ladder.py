@@ -73,7 +73,7 @@ def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
     if endpoints is not None:
         if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints) or not endpoints:
             raise ParameterError("endpoints", endpoints, "a non-empty list of endpoint names")
-        allowed = [*names, _SPOOFED] if spoofed else names
+        allowed = [*names, _SPOOFED]  # the spoofed lane may be empty (a flood of rate 0)
         for e in endpoints:
             if e not in allowed:
                 raise ParameterError("endpoints", e, "one of " + ", ".join(allowed))
@@ -418,7 +418,9 @@ def ladder_scene(
                   colour=colours[name], gid=f"lane-{name}")
     for (t0, t1, y0, y1, label) in tmap.breaks:
         registry["breaks"].append((t0, t1))
-        scene.add("text", xs=((xs[lanes[0]] + xs[lanes[-1]]) / 2,), ys=((y0 + y1) / 2,), text=label, size=8.5,
+        # Between the last two timelines: never on top of a lifeline.
+        scene.add("text", xs=((xs[lanes[-2]] + xs[lanes[-1]]) / 2 if n_lanes > 1 else xs[lanes[0]] + 0.3,),
+                  ys=((y0 + y1) / 2,), text=label, size=8.5,
                   colour=style.GREY, italic=True, gid=f"break-{len(registry['breaks'])}",
                   box=Box(style.PILL, alpha=0.9))
 

@@ -278,7 +278,12 @@ def state_diagram(
 def _legend_html(title: str, names: list[str], colours: dict[str, str], trace: Trace | None, when: float | None) -> str:
     parts = [f'<FONT POINT-SIZE="13" COLOR="{style.GREY}"><B>{escape(title)}</B></FONT>']
     if trace is not None:
-        keys = "   ".join(f'<FONT COLOR="{colours[n]}"><B>━━ {escape(n)}</B></FONT>' for n in names)
+        def who(n: str) -> str:
+            # Say whose connection is drawn when it is not the one with the other endpoint.
+            peer = trace.main_peer(n)
+            return n if peer is None or peer in names else f"{n} (with {peer})"
+
+        keys = "   ".join(f'<FONT COLOR="{colours[n]}"><B>━━ {escape(who(n))}</B></FONT>' for n in names)
         scenario = escape(str(trace.params.get("scenario", "")))
         parts.append(
             f'<FONT POINT-SIZE="10" COLOR="{style.GREY}">{keys}    ①②… order of steps    '
