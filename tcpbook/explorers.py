@@ -256,7 +256,8 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     proc.stdin.close()
     try:
         if ladder_format == "svg":
-            image = ladder_svg(trace, **(ladder_options or {}))  # the same scene, painted directly
+            # The same scene as ladder(), painted directly; 6.4 in wide fits half a page.
+            image = ladder_svg(trace, **{"width": 6.4, **(ladder_options or {})})
         else:
             image = figure_bytes(ladder(trace, **(ladder_options or {})), ladder_format, dpi=72)
     finally:

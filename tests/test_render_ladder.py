@@ -186,3 +186,18 @@ def test_identical_inputs_give_identical_svg_bytes(tmp_path) -> None:
 def test_bad_parameters_raise_parameter_error(kwargs: dict) -> None:
     with pytest.raises(ParameterError):
         ladder(simulate("handshake"), **kwargs)
+
+
+def test_direct_svg_shows_the_same_scene_as_matplotlib() -> None:
+    from tcpbook.render.ladder import ladder_svg
+
+    trace = simulate("full", loss=0.2, seed=7)
+    svg = ladder_svg(trace).decode()
+    fig = ladder(trace)
+    for i in fig.tcpbook["arrows"]:
+        assert f'id="segment-{i}"' in svg
+    assert svg.count('id="drop-') == len(fig.tcpbook["drops"]) == sum(s.dropped for s in trace.segments)
+    assert svg.count('id="state-') == len(fig.tcpbook["states"])
+    assert svg == ladder_svg(simulate("full", loss=0.2, seed=7)).decode()  # byte-stable
+    for s in trace.segments:
+        assert s.label() in svg

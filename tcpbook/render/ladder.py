@@ -148,14 +148,13 @@ def build_time_map(
                        used=[0] * len(times))
     unit = max(delay, 1e-4)
     # A burst of many segments at one instant is drawn as a tight fan, not a tower.
-    slots = [0.55 if moments[t] <= 8 else max(7.0 / moments[t], 0.12) for t in times]
+    slots = [0.7 if moments[t] <= 8 else max(7.0 / moments[t], 0.12) for t in times]
     threshold = 4.0 * unit  # quiet gaps longer than four one-way delays are cut out
     ys = [0.0]
     breaks = []
     used = [max(moments[t], 1) - 1 for t in times]
     for i in range(1, len(times)):
         gap = times[i] - times[i - 1]
-        slot = 0.55
         start = ys[-1] + used[i - 1] * slots[i - 1]
         hidden_here = hidden is not None and times[i - 1] <= hidden[0] + 1e-12 and times[i] >= hidden[1] - 1e-12
         if hidden_here:
@@ -165,7 +164,8 @@ def build_time_map(
             height = 2.0 + 0.35 * math.log10(gap / threshold)
             breaks.append((times[i - 1], times[i], start, start + height, f"… {fmt_duration(gap)} …"))
         else:
-            height = max(gap / unit, 0.5 * slot if gap > 0 else 0.0)
+            # To scale, but two distinct instants stay at least a label's height apart.
+            height = max(gap / unit, 0.45 if gap > 0 else 0.0)
         ys.append(start + height)
     return TimeMap(times, ys, slots, breaks, unit=unit, used=used)
 
@@ -273,8 +273,12 @@ def ladder_scene(
     window: tuple[float, float] | None = None,
     max_segments: int = 60,
     figsize: tuple[float, float] | None = None,
+    width: float | None = None,
 ) -> Scene:
-    """Lay the ladder out as a :class:`~tcpbook.render.scene.Scene` (see :func:`ladder`)."""
+    """Lay the ladder out as a :class:`~tcpbook.render.scene.Scene` (see :func:`ladder`).
+
+    ``width`` (inches) fixes only the width and lets the height follow the run.
+    """
     _check(trace, axis, timers, window, max_segments, figsize)
     lanes = choose_lanes(trace, endpoints)
     n_lanes = len(lanes)
@@ -382,9 +386,9 @@ def ladder_scene(
     x_max = (n_lanes - 1) * gap_x + outer + pill_room
     height_units = y_bottom - y_top
     if figsize is None:
-        width = min(4.2 + 3.4 * (n_lanes - 1), 18.0)
+        fig_w = width if width is not None else min(4.2 + 3.4 * (n_lanes - 1), 18.0)
         height = min(max(1.0 + 0.30 * height_units, 3.2), 40.0)
-        figsize = (width, height)
+        figsize = (fig_w, height)
     scene = Scene(float(figsize[0]), float(figsize[1]), (x_min, x_max), (y_top, y_bottom), 0.32, registry=registry)
     colours = {name: style.endpoint_colour(name, k) for k, name in enumerate(lanes)}
     compact = n_lanes > 2
@@ -485,10 +489,22 @@ def ladder_scene(
             text = _segment_label(s, compact)
         # At a fixed distance from the sender: labels of a burst stack like its
         # arrows, and labels of arrows that cross in the middle stay apart.
-        frac = 0.4 * (x1 - x0) / (xe - x0) if xe != x0 else 0.5
-        lx, ly = x0 + (xe - x0) * frac, y0 + (ye - y0) * frac
+        size = 7 if not compact else 6.5
+        frac, ha = 0.4, "center"
+        p0, p1 = scene.to_points(x0, y0), scene.to_points(x1, y1)
+        span = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
+        if s.dropped:
+            # A lost segment's label ends just before its ✗ (or starts at the sender's
+            # timeline when it is too long for that), so the ✗ stays clear.
+            room = 0.44 * span - 6
+            length = 0.6 * size * len(text)
+            if length <= room:
+                frac, ha = 0.44, "right" if direction > 0 else "left"
+            else:
+                frac = min(0.03 + length / 2 / max(span, 1.0), 0.5)
+        lx, ly = x0 + (x1 - x0) * frac, y0 + (y1 - y0) * frac
         scene.add("text", xs=(lx,), ys=(ly,), text=text, offset=(0.0, 3.5), rotation=scene.screen_angle((x0, y0), (xe, ye)),
-                  va="bottom", size=7 if not compact else 6.5, colour=style.INK, gid=f"label-{i}",
+                  ha=ha, va="bottom", size=size, colour=style.INK, gid=f"label-{i}",
                   italic=i in burst_note, box=Box(style.PILL, pad=0.12, alpha=0.85))
 
     # The spoofed flood: one band, not a thousand arrows.
@@ -565,8 +581,6 @@ def _segment_label(s: SegmentEvent, compact: bool) -> str:
     text = ",".join(s.flags) if compact else s.label()
     if s.retransmission:
         text = "↻ " + text
-    if s.dropped and not compact:
-        text += " — lost"
     return text
 
 
