@@ -28,7 +28,7 @@ from html import escape
 import graphviz
 
 from ..errors import ParameterError
-from ..table import TRANSITIONS, Arc, Phase, State, find_arc
+from ..table import TRANSITIONS, Arc, IllegalTransition, Phase, State, find_arc
 from ..trace import Trace
 from . import style
 
@@ -137,8 +137,27 @@ def _check_endpoints(trace: Trace | None, endpoint: str | Sequence[str] | None) 
 
 
 def path_arcs(trace: Trace, endpoint: str) -> list[Arc]:
-    """The arcs of the table that ``endpoint`` took, in order (its listener's and its main connection's)."""
-    return [find_arc(State(e.old), e.cause, State(e.state)) for e in trace.states_of(endpoint)]
+    """The arcs of the table that ``endpoint`` took, in order (its listener's and its main connection's).
+
+    A simulated trace names each arc exactly (its ``cause`` is the arc's event).  A
+    trace read from a capture may only know the two states; then the arc between
+    them is used, and a jump the table does not have is skipped.
+    """
+    return [arc for _, arc in _steps(trace, endpoint)]
+
+
+def _steps(trace: Trace, endpoint: str) -> list[tuple[float, Arc]]:
+    """(time, arc) of each step of ``endpoint``'s path, with the same fallbacks as :func:`path_arcs`."""
+    out = []
+    for e in trace.states_of(endpoint):
+        source, target = State.parse(e.old), State.parse(e.state)
+        try:
+            out.append((e.t, find_arc(source, e.cause, target)))
+        except IllegalTransition:
+            fallback = next((a for a in TRANSITIONS if a.source is source and a.target is target), None)
+            if fallback is not None:
+                out.append((e.t, fallback))
+    return out
 
 
 def state_diagram(
@@ -179,8 +198,8 @@ def state_diagram(
     taken_arcs = set()
     if trace is not None:
         for name in names:
-            for change, arc in zip(trace.states_of(name), path_arcs(trace, name)):
-                if change.t <= when_early + 1e-12:
+            for t, arc in _steps(trace, name):
+                if t <= when_early + 1e-12:
                     taken_arcs.add(arc)
     for arc in TRANSITIONS:
         if phase is not None and arc.phase.value != phase and arc not in taken_arcs:
@@ -209,9 +228,8 @@ def state_diagram(
         for name in names:
             prev_node = _TOP
             visited.setdefault(_TOP, []).append(name)
-            changes = trace.states_of(name)
-            for step, (change, arc) in enumerate(zip(changes, path_arcs(trace, name)), start=1):
-                if change.t > when + 1e-12:
+            for step, (t, arc) in enumerate(_steps(trace, name), start=1):
+                if t > when + 1e-12:
                     break
                 tail, head = arc_nodes(arc)
                 prev_node = head
