@@ -315,11 +315,36 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # n
     scripts[:] = unique
 
 
+def _resolve_short_tcpbook_refs(app, env, node, contnode):  # noqa: ANN001, ANN202
+    """Resolve ``Trace`` or ``tcpbook.simulate`` in a docstring to the one documented
+    tcpbook object of that name (``tcpbook.trace.Trace``, ``tcpbook.scenarios.simulate``).
+
+    Docstrings are written for readers of ``help()``, who know ``Trace`` from the import
+    at the top of the module; Sphinx only searches the current module.  A name that
+    matches no documented tcpbook object, or several, stays unresolved, and -n reports it.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if "." in target and not target.startswith("tcpbook."):
+        return None
+    name = target.rsplit(".", 1)[-1]
+    domain = env.get_domain("py")
+    matches = sorted({full for full in domain.objects if full.startswith("tcpbook.") and full.rsplit(".", 1)[-1] == name})
+    if len(matches) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    entry = domain.objects[matches[0]]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, matches[0])
+
+
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
-    them, and every script on a page once."""
+    them, every script on a page once, and short tcpbook names in docstrings resolved."""
     app.connect("config-inited", _drop_per_page_js, priority=900)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
+    app.connect("missing-reference", _resolve_short_tcpbook_refs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -1,6 +1,6 @@
 """Small scripted applications that use the endpoints the way programs use sockets.
 
-Each one is told, through :meth:`on_notice`, what its endpoint reports (``connected``,
+Each one is told, through ``on_notice`` (see :class:`tcpbook.network.App`), what its endpoint reports (``connected``,
 ``data``, ``eof``, ``error``, ``ready`` …) and reacts with socket calls.  Scenarios
 (:mod:`tcpbook.scenarios`) are made of these; instructors can write their own — any
 object with ``start(net, endpoint)`` and ``on_notice(net, endpoint, notice)`` works.

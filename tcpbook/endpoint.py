@@ -557,29 +557,37 @@ class Connection:
             self._move(State.SYN_RECEIVED, "rcv SYN", now)
             self._send_synack(now)
             return
-        # 1. acceptability (§3.10.7.4 first check)
-        if not self._acceptable(seg, rcv_seq):
-            if not seg.flags & Flag.RST:
-                if self.state is State.TIME_WAIT and seg.flags & Flag.FIN:
-                    pass  # handled below as a retransmitted FIN
-                else:
+        # The peer's SYN,ACK in a simultaneous open repeats its SYN (already counted) and
+        # acknowledges ours: Figure 7 of RFC 9293 and Linux take it as the ACK of our SYN.
+        crossing_synack = (
+            self.state is State.SYN_RECEIVED
+            and seg.flags & Flag.SYN
+            and seg.flags & Flag.ACK
+            and not seg.flags & Flag.RST
+            and rcv_seq + 1 == self.rcv_nxt
+            and self._unwrap(seg.ack, self.snd_una) == self.iss + 1
+        )
+        if not crossing_synack:
+            # 1. acceptability (§3.10.7.4 first check)
+            if not self._acceptable(seg, rcv_seq):
+                if seg.flags & Flag.RST:
+                    return
+                if not (self.state is State.TIME_WAIT and seg.flags & Flag.FIN):  # that one is handled below
                     self._send_ack(now)
                     return
-            else:
+            # 2. RST
+            if seg.flags & Flag.RST:
+                self._on_rst(seg, rcv_seq, now)
                 return
-        # 2. RST
-        if seg.flags & Flag.RST:
-            self._on_rst(seg, rcv_seq, now)
-            return
-        # 3. SYN
-        if seg.flags & Flag.SYN:
-            if self.state is State.SYN_RECEIVED:
-                # A duplicate SYN (our SYN,ACK was lost or is late): answer it at once.
-                self._move(State.SYN_RECEIVED, "rcv SYN", now)
-                self._send_synack(now)
-            else:
-                self._send_ack(now)  # challenge ACK (RFC 5961 §4)
-            return
+            # 3. SYN
+            if seg.flags & Flag.SYN:
+                if self.state is State.SYN_RECEIVED:
+                    # A duplicate SYN (our SYN,ACK was lost or is late): answer it at once.
+                    self._move(State.SYN_RECEIVED, "rcv SYN", now)
+                    self._send_synack(now)
+                else:
+                    self._send_ack(now)  # challenge ACK (RFC 5961 §4)
+                return
         # 4. ACK
         if not seg.flags & Flag.ACK:
             return

@@ -3,7 +3,7 @@
 * :class:`ParameterError` — a wrong parameter.  It is a :class:`ValueError`, and its
   message names the parameter, the value given and what is allowed, so the command
   line can print it as one line.
-* :class:`ConnectionError_` subclasses — a user call the RFC forbids in the current
+* :class:`TcpUserError` subclasses — a user call the RFC forbids in the current
   state; the messages are RFC 9293's own ("connection does not exist",
   "connection closing", …).
 """

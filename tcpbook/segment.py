@@ -59,12 +59,13 @@ class Segment:
 
     @property
     def seg_len(self) -> int:
-        """SEG.LEN: payload bytes plus one for SYN and one for FIN (they use sequence space)."""
+        """The segment length SEG.LEN, in sequence numbers: payload bytes, plus one for a SYN
+        and one for a FIN (both use sequence space)."""
         return len(self.payload) + (1 if self.flags & Flag.SYN else 0) + (1 if self.flags & Flag.FIN else 0)
 
     @property
     def kind(self) -> str:
-        """The drop-rule kind: SYN, SYN-ACK, FIN, FIN-ACK, RST, DATA or ACK (pure ACK).
+        """The kind used by drop rules, one of SYN, SYN-ACK, FIN, FIN-ACK, RST, DATA or ACK (pure ACK).
 
         ``FIN-ACK`` is a FIN that also acknowledges (every FIN after the handshake does),
         so a rule on ``FIN`` matches any FIN and ``FIN-ACK`` only those with ACK set.

@@ -94,7 +94,7 @@ class Arc:
 
     @property
     def is_loop(self) -> bool:
-        """A self-loop: something is (re)sent but the state does not change."""
+        """True for a self-loop, where something is (re)sent but the state does not change."""
         return self.source is self.target
 
     @property
