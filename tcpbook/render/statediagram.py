@@ -299,7 +299,7 @@ def _legend_html(title: str, names: list[str], colours: dict[str, str], trace: T
         def who(n: str) -> str:
             # Say whose connection is drawn when it is not the one with the other endpoint.
             peer = trace.main_peer(n)
-            return n if peer is None or peer in names else f"{n} (with {peer})"
+            return n if peer is None or peer in names or peer in trace.endpoints else f"{n} (with {peer})"
 
         keys = "   ".join(f'<FONT COLOR="{colours[n]}"><B>━━ {escape(who(n))}</B></FONT>' for n in names)
         scenario = escape(str(trace.params.get("scenario", "")))
