@@ -134,7 +134,9 @@ class ExplorerSpec:
 
 
 _LOSS = Control("loss", "float", 0.0, (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.9, 0.05), help="probability that any segment is lost")
-_SEED = Control("seed", "int", 1, (1, 2, 3), (0, 50, 1), help="seed of the random losses")
+# Seeds are arbitrary; these three make every step of the loss slider change the
+# handshake (with only three segments, a small loss often changes nothing).
+_SEED = Control("seed", "int", 45, (45, 31, 149), (0, 300, 1), help="seed of the random losses")
 
 SPECS: dict[str, ExplorerSpec] = {
     "handshake": ExplorerSpec(
