@@ -170,35 +170,39 @@ def _n(v: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _stroke(s: Shape) -> str:
-    out = f' stroke="{s.colour}" stroke-width="{_n(s.lw)}"'
-    if s.alpha < 1:
-        out += f' stroke-opacity="{s.alpha:g}"'
-    if s.dash:
-        out += f' stroke-dasharray="{_n(s.dash[0] * s.lw)},{_n(s.dash[1] * s.lw)}"'
-    return out
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """Rough width of ``text`` in points: DejaVu Sans averages ~0.6 em per glyph (0.68 bold)."""
+    return (0.68 if bold else 0.6) * size * len(text)
 
 
-def _text_width(text: str, size: float) -> float:
-    """Rough width of ``text`` in points: DejaVu Sans averages ~0.6 em per glyph."""
-    return 0.6 * size * len(text)
+class _Classes:
+    """Repeated presentation attributes become CSS classes: a frame shrinks by a third."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, str] = {}
+
+    def __call__(self, css: str) -> str:
+        if css not in self.rules:
+            self.rules[css] = f"c{len(self.rules)}"
+        return self.rules[css]
+
+    def style(self) -> str:
+        return "".join(f".{name}{{{css}}}" for css, name in self.rules.items())
 
 
 def to_svg(scene: Scene) -> bytes:
     """Paint ``scene`` as a compact, deterministic SVG document."""
     w, h = scene.width * PT, scene.height * PT
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}pt" height="{_n(h)}pt" viewBox="0 0 {_n(w)} {_n(h)}">'
-        "<style>text{font-family:'DejaVu Sans',Verdana,sans-serif}</style>"
-    ]
+    classes = _Classes()
+    out = []
     for s in scene.shapes:
         gid = f' id="{s.gid}"' if s.gid else ""
         if s.kind == "line":
             pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in (scene.to_points(x, y) for x, y in zip(s.xs, s.ys)))
-            out.append(f'<polyline{gid} points="{pts}" fill="none"{_stroke(s)}/>')
+            out.append(f'<polyline{gid} points="{pts}" class="{classes("fill:none;" + _stroke_css(s))}"/>')
         elif s.kind == "arrow":
             (x0, y0), (x1, y1) = scene.to_points(s.xs[0], s.ys[0]), scene.to_points(s.xs[1], s.ys[1])
-            parts = [f'<path d="M{_n(x0)} {_n(y0)}L{_n(x1)} {_n(y1)}" fill="none"{_stroke(s)}/>']
+            parts = [f'<path d="M{_n(x0)} {_n(y0)}L{_n(x1)} {_n(y1)}" class="{classes("fill:none;" + _stroke_css(s))}"/>']
             if s.head:
                 # A filled triangle at the tip, along the arrow (matplotlib's -|> at scale 11).
                 length = math.hypot(x1 - x0, y1 - y0) or 1.0
@@ -206,27 +210,41 @@ def to_svg(scene: Scene) -> bytes:
                 hl, hw = 5.5, 2.2
                 bx, by = x1 - ux * hl, y1 - uy * hl
                 tri = f"M{_n(x1)} {_n(y1)}L{_n(bx - uy * hw)} {_n(by + ux * hw)}L{_n(bx + uy * hw)} {_n(by - ux * hw)}Z"
-                parts.append(f'<path d="{tri}" fill="{s.colour}"/>')
+                parts.append(f'<path d="{tri}" class="{classes(f"fill:{s.colour}")}"/>')
             out.append(f"<g{gid}>{''.join(parts)}</g>" if gid else "".join(parts))
         elif s.kind == "polygon":
             pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in (scene.to_points(x, y) for x, y in zip(s.xs, s.ys)))
-            out.append(f'<polygon{gid} points="{pts}" fill="{s.fill}" fill-opacity="{s.alpha:g}"{_stroke(s)}/>')
+            css = f"fill:{s.fill};fill-opacity:{s.alpha:g};" + _stroke_css(s, with_alpha=False)
+            out.append(f'<polygon{gid} points="{pts}" class="{classes(css)}"/>')
         elif s.kind == "dot":
             for x, y in zip(s.xs, s.ys):
                 px, py = scene.to_points(x, y)
-                out.append(f'<circle{gid} cx="{_n(px)}" cy="{_n(py)}" r="{_n(s.size / 2)}" fill="{s.colour}"/>')
+                out.append(f'<circle{gid} cx="{_n(px)}" cy="{_n(py)}" r="{_n(s.size / 2)}" class="{classes(f"fill:{s.colour}")}"/>')
         elif s.kind == "cross":
             px, py = scene.to_points(s.xs[0], s.ys[0])
             r = s.size / 2
             d = f"M{_n(px - r)} {_n(py - r)}L{_n(px + r)} {_n(py + r)}M{_n(px - r)} {_n(py + r)}L{_n(px + r)} {_n(py - r)}"
-            out.append(f'<path{gid} d="{d}" stroke="{s.colour}" stroke-width="{_n(s.lw)}" stroke-linecap="round"/>')
+            css = f"stroke:{s.colour};stroke-width:{_n(s.lw)};stroke-linecap:round"
+            out.append(f'<path{gid} d="{d}" class="{classes(css)}"/>')
         elif s.kind == "text":
-            out.append(_svg_text(scene, s, gid))
-    out.append("</svg>")
-    return "".join(out).encode()
+            out.append(_svg_text(scene, s, gid, classes))
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}pt" height="{_n(h)}pt" viewBox="0 0 {_n(w)} {_n(h)}">'
+        f"<style>text{{font-family:'DejaVu Sans',Verdana,sans-serif}}{classes.style()}</style>"
+    )
+    return (head + "".join(out) + "</svg>").encode()
 
 
-def _svg_text(scene: Scene, s: Shape, gid: str) -> str:
+def _stroke_css(s: Shape, *, with_alpha: bool = True) -> str:
+    css = f"stroke:{s.colour};stroke-width:{_n(s.lw)}"
+    if with_alpha and s.alpha < 1:
+        css += f";stroke-opacity:{s.alpha:g}"
+    if s.dash:
+        css += f";stroke-dasharray:{_n(s.dash[0] * s.lw)},{_n(s.dash[1] * s.lw)}"
+    return css
+
+
+def _svg_text(scene: Scene, s: Shape, gid: str, classes: _Classes) -> str:
     if s.figure:
         px, py = s.xs[0] * scene.width * PT, (1 - s.ys[0]) * scene.height * PT
     else:
@@ -236,7 +254,7 @@ def _svg_text(scene: Scene, s: Shape, gid: str) -> str:
     lines = s.text.split("\n")
     size = s.size
     line_h = size * 1.2
-    width = max(_text_width(line, size) for line in lines)
+    width = max(_text_width(line, size, s.weight == "bold") for line in lines)
     height = line_h * len(lines)
     anchor = {"left": "start", "center": "middle", "right": "end"}[s.ha]
     left = {"left": 0.0, "center": -width / 2, "right": -width}[s.ha]
@@ -244,22 +262,29 @@ def _svg_text(scene: Scene, s: Shape, gid: str) -> str:
     parts = []
     if s.box is not None:
         pad = s.box.pad * size
-        stroke = f' stroke="{s.box.ec}" stroke-width="{_n(s.box.lw)}"' if s.box.ec != "none" and s.box.lw else ""
-        opacity = f' fill-opacity="{s.box.alpha:g}"' if s.box.alpha < 1 else ""
+        css = f"fill:{s.box.fc}"
+        if s.box.alpha < 1:
+            css += f";fill-opacity:{s.box.alpha:g}"
+        if s.box.ec != "none" and s.box.lw:
+            css += f";stroke:{s.box.ec};stroke-width:{_n(s.box.lw)}"
         parts.append(
             f'<rect x="{_n(left - pad)}" y="{_n(top - pad)}" width="{_n(width + 2 * pad)}" height="{_n(height + 2 * pad)}" '
-            f'rx="{_n(pad)}" fill="{s.box.fc}"{opacity}{stroke}/>'
+            f'rx="{_n(pad)}" class="{classes(css)}"/>'
         )
-    attrs = f' font-size="{_n(size)}" fill="{s.colour}" text-anchor="{anchor}"'
+    css = f"font-size:{_n(size)}px;fill:{s.colour};text-anchor:{anchor}"
     if s.weight == "bold":
-        attrs += ' font-weight="bold"'
+        css += ";font-weight:bold"
     if s.italic:
-        attrs += ' font-style="italic"'
+        css += ";font-style:italic"
     x_text = {"start": left, "middle": left + width / 2, "end": left + width}[anchor]
-    spans = []
-    for k, line in enumerate(lines):
-        y = top + line_h * k + size * 0.95
-        spans.append(f'<tspan x="{_n(x_text)}" y="{_n(y)}">{escape(line)}</tspan>')
-    parts.append(f"<text{attrs}>{''.join(spans)}</text>")
+    if len(lines) == 1:
+        body = f'<text x="{_n(x_text)}" y="{_n(top + size * 0.95)}" class="{classes(css)}">{escape(lines[0])}</text>'
+    else:
+        spans = "".join(
+            f'<tspan x="{_n(x_text)}" y="{_n(top + line_h * k + size * 0.95)}">{escape(line)}</tspan>'
+            for k, line in enumerate(lines)
+        )
+        body = f'<text class="{classes(css)}">{spans}</text>'
+    parts.append(body)
     transform = f"translate({_n(px)} {_n(py)})" + (f" rotate({_n(-s.rotation)})" if abs(s.rotation) > 0.05 else "")
     return f'<g{gid} transform="{transform}">{"".join(parts)}</g>'

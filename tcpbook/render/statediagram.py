@@ -268,7 +268,7 @@ def state_diagram(
     )
     title = "TCP connection states (RFC 9293 Figure 5)" if phase is None else (
         "Opening a connection" if phase == "open" else "Closing a connection")
-    dot.attr(label=_legend_html(title, names, colours, trace, when), labelloc="t", labeljust="l")
+    dot.attr(label=_legend_html(title, names, colours, trace, at), labelloc="t", labeljust="l")
 
     # Nodes, rank by rank, with invisible edges fixing the left-to-right order.
     by_rank: dict[int, list[str]] = {}
@@ -305,7 +305,8 @@ def _legend_html(title: str, names: list[str], colours: dict[str, str], trace: T
         scenario = escape(str(trace.params.get("scenario", "")))
         parts.append(
             f'<FONT POINT-SIZE="10" COLOR="{style.GREY}">{keys}    ①②… order of steps    '
-            f"state at t = {when:.3f} s{'  (' + scenario + ')' if scenario else ''}</FONT>"
+            + ("◆ state at the end" if when is None else f"◆ state at t = {when:.3f} s")
+            + (f"  ({scenario})" if scenario else "") + "</FONT>"
         )
     else:
         parts.append(
