@@ -373,7 +373,7 @@ def ladder_scene(
         moments.setdefault(round(window[0], 9), 1)
     tmap = build_time_map(moments, axis=axis, delay=delay, hidden=hidden)
     y_top = tmap.ys[0] - 1.2
-    y_bottom = tmap.bottom + 1.6
+    y_bottom = tmap.bottom + 2.2  # room for a final error label above the legend line
 
     # Geometry: lanes one unit apart; timer lanes and state labels in the margins.
     gap_x = 1.0
@@ -381,23 +381,35 @@ def ladder_scene(
     kinds = sorted({sp.timer for ss in spans.values() for sp in ss}, key=TIMER_ORDER.index) if timers else []
     lane_w = 0.045
     outer = 0.06 + lane_w * len(kinds)
-    pill_room = 0.30
-    x_min = -outer - pill_room - 0.06
-    x_max = (n_lanes - 1) * gap_x + outer + pill_room
     height_units = y_bottom - y_top
     if figsize is None:
         fig_w = width if width is not None else min(4.2 + 3.4 * (n_lanes - 1), 18.0)
         height = min(max(1.0 + 0.30 * height_units, 3.2), 40.0)
         figsize = (fig_w, height)
+    # Margins in points, whatever the width: the time stamps and the state labels of
+    # the first timeline on the left, those of the last one on the right.
+    def label_room(name: str) -> float:
+        texts = [e.state for e in own_states.get(name, ())] + ["CLOSED"]
+        outcome = trace.outcome.endpoints.get(name)
+        if outcome is not None and outcome.error:
+            texts.append(outcome.error)
+        return max(0.68 * 7.5 * len(t) for t in texts) + 12.0
+
+    left_pt = 36.0 + (label_room(lanes[0]) if n_lanes > 1 else 0.0)
+    right_pt = label_room(lanes[-1])
+    page_pt = float(figsize[0]) * 72.0
+    share = min((left_pt + right_pt) / page_pt, 0.7)
+    span = max((n_lanes - 1) * gap_x + 2 * outer, 0.6) / (1.0 - share)
+    per_unit = page_pt / span
+    x_min = -outer - left_pt / per_unit
+    x_max = (n_lanes - 1) * gap_x + outer + right_pt / per_unit
     scene = Scene(float(figsize[0]), float(figsize[1]), (x_min, x_max), (y_top, y_bottom), 0.32, registry=registry)
     colours = {name: style.endpoint_colour(name, k) for k, name in enumerate(lanes)}
     compact = n_lanes > 2
 
     # Title and legend line.
     scenario = trace.params.get("scenario", "")
-    scene.add("text", xs=(0.01,), ys=(0.985,), text=f"{scenario}", ha="left", va="top", size=11, weight="bold",
-              colour=style.GREY, figure=True)
-    legend = "time flows down · ↻ retransmission · ✗ lost"
+    legend = f"{scenario} · time flows down · ↻ retransmission · ✗ lost"
     if axis == "compressed":
         legend += " · axis compressed: quiet gaps cut out (≈)"
     scene.add("text", xs=(0.01,), ys=(0.004,), text=legend, ha="left", va="bottom", size=7.5, colour=style.GREY,
@@ -544,7 +556,9 @@ def ladder_scene(
             registry["states"].append((name, e.state, e.t))
         outcome = trace.outcome.endpoints.get(name)
         if outcome is not None and outcome.error and (window is None or trace.outcome.end_time <= hi):
-            scene.add("text", xs=(x,), ys=(y_bottom - 0.55,), text=outcome.error, ha="right" if left else "left",
+            # Under the last state label: "CLOSED", then why.
+            y_err = prev_y + 0.7 if prev_y > -math.inf else y_bottom - 0.9
+            scene.add("text", xs=(x,), ys=(y_err,), text=outcome.error, ha="right" if left else "left",
                       size=8, weight="bold", colour="white", gid=f"error-{name}", box=Box(style.DROP))
 
     # Timer lanes: one bracket per period a timer ran.
