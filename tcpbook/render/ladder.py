@@ -1,4 +1,8 @@
-"""Ladder (sequence) diagrams of a run, drawn with matplotlib.
+"""Ladder (sequence) diagrams of a run.
+
+:func:`ladder` returns a matplotlib Figure; :func:`ladder_svg` writes the same
+picture straight to compact SVG (what the explorers use: about a millisecond
+instead of tens).  Both paint one layout, :func:`ladder_scene`.
 
 Each endpoint is a vertical timeline and time flows down.  Every segment is an
 arrow from its sender's timeline to its receiver's, sloped by the time it spent in
@@ -19,10 +23,15 @@ drawn and the middle becomes one labelled break (or pass ``window=(t0, t1)``).
 Runs with many endpoints (a SYN flood) draw the server and a few legitimate clients,
 and aggregate the spoofed sources into one lane with a band instead of arrows.
 
+Bursts (many segments leaving at one instant, as a window opens) are drawn as a
+tight fan: the first and the last are labelled and one label counts the rest.
+
 The figure carries a registry of what it drew, ``fig.tcpbook``: a dict with lists
 ``arrows`` (segment indices), ``drops``, ``retransmissions``, ``states``
-(``(endpoint, state, t)``), ``timers``, ``breaks`` and ``hidden`` — the tests count
-those, and each artist also has a ``gid`` that appears as an id in SVG output.
+(``(endpoint, state, t)``), ``timers``, ``breaks``, ``hidden`` (segments summarised
+rather than drawn) and ``refused`` (segments the receiving stack dropped, e.g. a
+full SYN queue).  Each artist also has a ``gid`` (``segment-3``, ``drop-3``,
+``state-client-0``…) that becomes an id in SVG output.
 """
 
 from __future__ import annotations
