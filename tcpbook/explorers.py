@@ -9,7 +9,7 @@ Each explorer shows, side by side, the state diagram with the path each endpoint
 took, the ladder diagram of the run, and a short summary of how it ended.  Its
 controls are named exactly like the scenario's parameters (``loss``,
 ``syn_retries``, ``close_delay`` …), so what a reader learns here works unchanged
-in :func:`tcpbook.simulate` and on the command line.
+in :func:`tcpbook.scenarios.simulate` and on the command line.
 
 It works in two worlds:
 

@@ -1,12 +1,12 @@
 """Pictures of a run, each a pure function of a :class:`~tcpbook.trace.Trace`.
 
-* :func:`state_diagram` — RFC 9293's state diagram drawn from the transition table,
+* :func:`~tcpbook.render.statediagram.state_diagram` — RFC 9293's state diagram drawn from the transition table,
   with the path each endpoint took (a :class:`graphviz.Digraph`);
-* :func:`ladder` — the ladder (sequence) diagram with states and timer lanes
+* :func:`~tcpbook.render.ladder.ladder` — the ladder (sequence) diagram with states and timer lanes
   (a :class:`matplotlib.figure.Figure`);
-* :func:`text_ladder` — the same ladder as plain text;
-* :func:`outcome_summary` — a few lines of HTML saying how the run ended;
-* :func:`write_diagram` — either picture to an ``.svg`` or ``.png`` file.
+* :func:`~tcpbook.render.textladder.text_ladder` — the same ladder as plain text;
+* :func:`~tcpbook.render.summary.outcome_summary` — a few lines of HTML saying how the run ended;
+* :func:`~tcpbook.render.export.write_diagram` — either picture to an ``.svg`` or ``.png`` file.
 
 >>> from tcpbook import simulate
 >>> from tcpbook.render import state_diagram, ladder

@@ -54,7 +54,7 @@ def picture_bytes(trace: Trace, picture: str, fmt: str, **options: Any) -> bytes
 def write_diagram(trace: Trace, picture: str, path: str | os.PathLike[str], **options: Any) -> pathlib.Path:
     """Write the state diagram (``picture="state"``) or the ladder (``"ladder"``) of
     ``trace`` to ``path``; the suffix (``.svg`` or ``.png``) picks the format.
-    ``options`` go to :func:`state_diagram` or :func:`ladder` (and ``dpi`` for PNG).
+    ``options`` go to :func:`~tcpbook.render.statediagram.state_diagram` or :func:`~tcpbook.render.ladder.ladder` (and ``dpi`` for PNG).
     Returns the path written.  The same trace and options give the same bytes."""
     if not isinstance(trace, Trace):
         raise ParameterError("trace", type(trace).__name__, "a tcpbook Trace")

@@ -5,7 +5,7 @@ dots and texts in *data* coordinates (lanes on x, compressed time on y).  Two
 painters turn a scene into a picture:
 
 * :func:`to_matplotlib` — a :class:`matplotlib.figure.Figure`, what
-  :func:`tcpbook.render.ladder` returns (displays in Jupyter, saves anywhere);
+  :func:`tcpbook.render.ladder.ladder` returns (displays in Jupyter, saves anywhere);
 * :func:`to_svg` — compact SVG text written directly, about twenty times faster
   than going through matplotlib.  The live explorers use it to redraw within a
   frame's budget, and the static book embeds these small files.

@@ -175,7 +175,7 @@ def state_diagram(
     the end of the run) and dim the arcs nobody took.  ``phase="open"`` or
     ``"close"``: only the states of the handshake, or of the teardown.  ``loops``:
     draw the self-loops (retransmissions).  Returns a :class:`graphviz.Digraph`;
-    Jupyter displays it, ``.pipe("svg")`` or :func:`tcpbook.render.write_diagram`
+    Jupyter displays it, ``.pipe("svg")`` or :func:`~tcpbook.render.export.write_diagram`
     saves it.
     """
     if trace is not None and not isinstance(trace, Trace):
