@@ -330,7 +330,14 @@ def _resolve_short_tcpbook_refs(app, env, node, contnode):  # noqa: ANN001, ANN2
         return None
     name = target.rsplit(".", 1)[-1]
     domain = env.get_domain("py")
-    matches = sorted({full for full in domain.objects if full.startswith("tcpbook.") and full.rsplit(".", 1)[-1] == name})
+    wanted = set(domain.objtypes_for_role(node.get("reftype", "obj")) or ())
+    matches = sorted(
+        {
+            full
+            for full, entry in domain.objects.items()
+            if full.startswith("tcpbook.") and full.rsplit(".", 1)[-1] == name and (not wanted or entry.objtype in wanted)
+        }
+    )
     if len(matches) != 1:
         return None
     from sphinx.util.nodes import make_refnode

@@ -59,8 +59,10 @@ class Segment:
 
     @property
     def seg_len(self) -> int:
-        """The segment length SEG.LEN, in sequence numbers: payload bytes, plus one for a SYN
-        and one for a FIN (both use sequence space)."""
+        """The segment length SEG.LEN in sequence numbers.
+
+        Payload bytes, plus one for a SYN and one for a FIN (both use sequence space).
+        """
         return len(self.payload) + (1 if self.flags & Flag.SYN else 0) + (1 if self.flags & Flag.FIN else 0)
 
     @property
