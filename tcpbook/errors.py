@@ -20,9 +20,8 @@ class TcpbookError(Exception):
 class ParameterError(TcpbookError, ValueError):
     """A parameter has a value that is not allowed.
 
-    >>> raise ParameterError("loss", 1.5, "a probability between 0 and 1")
-    Traceback (most recent call last):
-    tcpbook.errors.ParameterError: loss=1.5 is not allowed: expected a probability between 0 and 1
+    >>> str(ParameterError("loss", 1.5, "a probability between 0 and 1"))
+    'loss=1.5 is not allowed: expected a probability between 0 and 1'
     """
 
     def __init__(self, name: str, value: Any, allowed: str) -> None:

@@ -37,7 +37,7 @@ def _simulated(name: str) -> Trace:
     return simulate(params.pop("scenario"), **params)
 
 
-def _flags_by_side(segments: list[SegmentEvent], side: str) -> list[tuple[str, ...]]:
+def _flags_by_side(segments: list[SegmentEvent], side: str, *, fold_retransmissions: bool = False) -> list[tuple[str, ...]]:
     """The flags of the segments ``side`` sent, with one timing-dependent choice folded:
     the passive closer ACKs the peer's FIN on its own (four-segment close) when its
     application takes longer than the delayed-ACK timer (40 ms) to close, and on its
@@ -45,7 +45,7 @@ def _flags_by_side(segments: list[SegmentEvent], side: str) -> list[tuple[str, .
     recording shows depends on how busy the machine is, so a lone ACK of the peer's FIN
     that is followed by this side's FIN is left out."""
     peer_fin_end = {s.seq + s.len + 1 for s in segments if s.src != side and "FIN" in s.flags}
-    mine = [s for s in segments if s.src == side]
+    mine = [s for s in segments if s.src == side and not (fold_retransmissions and s.retransmission)]
     kept = []
     for i, s in enumerate(mine):
         following = mine[i + 1] if i + 1 < len(mine) else None
@@ -56,13 +56,21 @@ def _flags_by_side(segments: list[SegmentEvent], side: str) -> list[tuple[str, .
     return kept
 
 
-def _compare_with_simulator(name: str, real: Trace) -> None:
+def _compare_with_simulator(name: str, real: Trace, *, fold_retransmissions: bool = False) -> None:
+    """Same flags per side as the simulator, and SYN retransmission times within 5%.
+
+    ``fold_retransmissions`` (fresh recordings only): on a loaded machine the user-space
+    relay can hold a segment past the kernel's 200 ms RTO, and the kernel then rightly
+    retransmits it; such timing-driven retransmissions are compared without the copies.
+    """
     simulated = _simulated(name)
     seen = [s for _, s in visible_segments(simulated, "client")]  # the recorder captures on the client
     # Each side's sequence of flags is the same; how the two sequences interleave can
     # differ when segments cross (the server's ACK of the data racing the client's FIN).
     for side in ("client", "server"):
-        assert _flags_by_side(seen, side) == _flags_by_side(real.segments, side), side
+        want = _flags_by_side(seen, side, fold_retransmissions=fold_retransmissions)
+        got = _flags_by_side(real.segments, side, fold_retransmissions=fold_retransmissions)
+        assert got == want, side
     real_syns = [s.t for s in real.segments if s.flags == ("SYN",)]
     sim_syns = [s.t for s in simulated.segments if s.flags == ("SYN",)]
     assert len(real_syns) == len(sim_syns)
@@ -133,7 +141,7 @@ def test_fresh_recording_matches_the_simulator(tmp_path):
     for name in NAMES:
         info = recorder.record(recorder.SITUATIONS[name], tmp_path)
         real = read_capture(tmp_path / info["file"])
-        _compare_with_simulator(name, real)
+        _compare_with_simulator(name, real, fold_retransmissions=True)
         expected_error = _simulated(name).outcome.endpoints["client"].error
         assert info["client"]["code" if expected_error else "error"] == expected_error
     after = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
