@@ -108,18 +108,6 @@ ETIMEDOUT = "ETIMEDOUT"
 ECONNREFUSED = "ECONNREFUSED"
 ECONNRESET = "ECONNRESET"
 
-# States in which our side has been synchronised with the peer (RFC 9293 §3.10.7.4).
-SYNCHRONIZED = frozenset(
-    {
-        State.ESTABLISHED,
-        State.FIN_WAIT_1,
-        State.FIN_WAIT_2,
-        State.CLOSE_WAIT,
-        State.CLOSING,
-        State.LAST_ACK,
-        State.TIME_WAIT,
-    }
-)
 # States whose receive side still accepts data (the peer has not sent its FIN yet).
 RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 # States in which the application may still SEND.

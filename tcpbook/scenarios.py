@@ -107,18 +107,15 @@ def _client_server(net: Network, profile: Profile, p: dict[str, Any]) -> tuple[E
     return client, server
 
 
-@scenario("handshake", "three-way handshake only (client sends BYTES right after, if any)", {"bytes": 0})
-def _handshake(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+def _open_and_send(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    """The client connects and sends ``bytes`` (maybe none); nobody closes."""
     client, server = _client_server(net, profile, p)
     net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send=None))
     net.add(server, Server(close_on_eof=False))
 
 
-@scenario("transfer", "handshake, then the client sends BYTES; nobody closes", {"bytes": 14600})
-def _transfer(net: Network, profile: Profile, p: dict[str, Any]) -> None:
-    client, server = _client_server(net, profile, p)
-    net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send=None))
-    net.add(server, Server(close_on_eof=False))
+scenario("handshake", "three-way handshake only (client sends BYTES right after, if any)", {"bytes": 0})(_open_and_send)
+scenario("transfer", "handshake, then the client sends BYTES; nobody closes", {"bytes": 14600})(_open_and_send)
 
 
 @scenario(

@@ -72,6 +72,21 @@ _LINUX_NAMES = {
 }
 
 
+# States in which both sides' sequence numbers are known (RFC 9293 §3.10.7.4's
+# "synchronized states"): the closing half of Figure 5.
+SYNCHRONIZED: frozenset[State] = frozenset(
+    {
+        State.ESTABLISHED,
+        State.FIN_WAIT_1,
+        State.FIN_WAIT_2,
+        State.CLOSE_WAIT,
+        State.CLOSING,
+        State.LAST_ACK,
+        State.TIME_WAIT,
+    }
+)
+
+
 class Phase(enum.Enum):
     """Which part of a connection's life an arc belongs to (used for focused diagrams)."""
 

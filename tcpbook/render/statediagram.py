@@ -28,7 +28,7 @@ from html import escape
 import graphviz
 
 from ..errors import ParameterError
-from ..table import TRANSITIONS, Arc, IllegalTransition, Phase, State, find_arc
+from ..table import SYNCHRONIZED, TRANSITIONS, Arc, IllegalTransition, Phase, State, find_arc
 from ..trace import Trace
 from . import style
 
@@ -49,15 +49,7 @@ _PLACE: dict[str, tuple[int, int]] = {
     _END: (6, 2),
 }
 # States whose arcs to CLOSED end at the bottom CLOSED (the closing half of Figure 5).
-_CLOSING_HALF = {
-    State.ESTABLISHED,
-    State.FIN_WAIT_1,
-    State.FIN_WAIT_2,
-    State.CLOSE_WAIT,
-    State.CLOSING,
-    State.LAST_ACK,
-    State.TIME_WAIT,
-}
+_CLOSING_HALF = SYNCHRONIZED
 _PHASE_NODES: dict[str, set[str]] = {
     "open": {_TOP, "LISTEN", "SYN_RECEIVED", "SYN_SENT", "ESTABLISHED"},
     "close": {"ESTABLISHED", "FIN_WAIT_1", "CLOSE_WAIT", "FIN_WAIT_2", "CLOSING", "LAST_ACK", "TIME_WAIT", _END},
