@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--port", type=int, default=None, help="pick the connection with this port")
     show.add_argument("--svg", metavar="PREFIX", default=None, help="write PREFIX-state.svg and PREFIX-ladder.svg")
     show.add_argument("--json", action="store_true", help="print the imported trace as JSON")
+    show.add_argument("--relative", action="store_true", help="number each side's bytes from 0, as Wireshark does")
     return parser
 
 
@@ -186,7 +187,7 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from .capture import read_capture
 
-    trace = read_capture(args.capture, port=args.port)
+    trace = read_capture(args.capture, port=args.port, relative=args.relative)
     if args.json:
         print(trace.to_json())
     elif args.svg:

@@ -91,3 +91,49 @@ def test_python_dash_m_and_console_script():
     script = Path(sys.executable).parent / "tcpbook"
     proc = subprocess.run([str(script), "scenarios"], capture_output=True, text=True, check=True)
     assert "syn-flood" in proc.stdout
+
+
+def test_diagram_writes_identical_svgs_for_identical_runs(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, printed, _ = run(capsys, "diagram", "handshake", "--drop", "client:ACK:1", "--out", str(out))
+    assert code == 0
+    state, ladder = tmp_path / "run-state.svg", tmp_path / "run-ladder.svg"
+    assert printed.split() == [str(state), str(ladder)]
+    assert b"ESTABLISHED" in state.read_bytes() and b"<svg" in ladder.read_bytes()
+    first = (state.read_bytes(), ladder.read_bytes())
+    run(capsys, "diagram", "handshake", "--drop", "client:ACK:1", "--out", str(out))
+    assert (state.read_bytes(), ladder.read_bytes()) == first
+
+
+def test_diagram_png_of_one_picture(capsys, tmp_path):
+    target = tmp_path / "flood.png"
+    code, _, _ = run(capsys, "diagram", "syn-flood", "--attack-duration", "2", "--clients", "2", "--picture", "ladder", "--out", str(target), "--format", "png")
+    assert code == 0 and target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_with_pcap_writes_a_capture_tcpdump_reads(capsys, tmp_path):
+    pcap = tmp_path / "close.pcap"
+    code, _, _ = run(capsys, "run", "close", "--drop", "client:ACK:2", "--pcap", str(pcap), "--vantage", "client")
+    assert code == 0
+    proc = subprocess.run(["tcpdump", "-nn", "-r", str(pcap)], capture_output=True, text=True, check=True)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split()[1:6] == ["IP", "10.0.0.1.40000", ">", "10.0.0.2.80:", "Flags"]
+    # at the client: its lost ACK was sent, so it is in the capture; the server's FIN comes twice
+    assert sum("Flags [F.]" in line for line in lines) == 3
+
+
+def test_show_a_shipped_capture(capsys):
+    capture = Path(tcpbook.__file__).parent / "data" / "captures" / "data-close.pcap"
+    code, out, _ = run(capsys, "show", str(capture), "--relative")
+    assert code == 0
+    assert "client" in out.splitlines()[0] and "server" in out.splitlines()[0]
+    assert "SYN seq=0" in out and "TIME-WAIT" in out
+
+
+def test_show_rejects_what_is_not_a_capture(capsys, tmp_path):
+    bogus = tmp_path / "notes.pcap"
+    bogus.write_text("hello")
+    code, out, err = run(capsys, "show", str(bogus))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "show", str(tmp_path / "missing.pcap"))
+    assert code == 2 and "missing.pcap" in err
