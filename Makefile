@@ -38,6 +38,7 @@ book-clean:
 	rm -rf _build
 
 test: install book
+	$(VENV)/bin/ruff check tcpbook tests benchmarks scripts
 	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS)
 
 # The package tests alone (no book build); handy while working on tcpbook/.
@@ -59,7 +60,9 @@ lab: install $(LAB_STAMP)
 	JUPYTER_PATH="$(CURDIR)/$(VENV)/share/jupyter" \
 	JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/share/jupyter/lab/user-settings" \
 	JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/share/jupyter/lab/workspaces" \
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters
+	JUPYTER_RUNTIME_DIR="$(CURDIR)/$(VENV)/share/jupyter/runtime" \
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/chapters \
+	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: install
 	$(PY) benchmarks/run_all.py
