@@ -171,9 +171,33 @@ def write_notebook(source: Path, target: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    number_cells(nb)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.validate(nb)
     target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+def number_cells(nb) -> None:  # noqa: ANN001 - an nbformat NotebookNode
+    """Give cells the ids cell-1, cell-2 …: nbformat would draw random ones, and the same
+    chapter would then download differently from build to build."""
+    for index, cell in enumerate(nb.cells, start=1):
+        cell["id"] = f"cell-{index}"
+
+
+def stabilise_source_notebooks() -> None:
+    """The same for the .ipynb copies jupyter-book publishes under ``_sources/``."""
+    import nbformat  # noqa: PLC0415
+
+    address = re.compile(r" at 0x[0-9a-f]+>")  # default reprs name a memory address
+    for path in sorted((HTML / "_sources").rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        number_cells(nb)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if isinstance(data.get("text/plain"), str):
+                    data["text/plain"] = address.sub(">", data["text/plain"])
+        nbformat.write(nb, path)
 
 
 NOTE_MARK = "tcpbook-notebook-note"
@@ -239,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         (built if (HTML / f"{page}.html").is_file() else missing_html).append(page)
 
     if code == 0 or built:
+        stabilise_source_notebooks()
         for page, source in zip(pages, sources):
             page_html = HTML / f"{page}.html"
             if page_html.is_file():

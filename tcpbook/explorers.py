@@ -281,6 +281,29 @@ def _static_default() -> bool:
     return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def deterministic_widget_ids() -> None:
+    """Number this kernel's widget models 1, 2, 3 … instead of giving them random UUIDs.
+
+    A static page embeds every widget's state under its model id; with random ids the
+    page would differ from build to build although nothing in it changed.  Called by the
+    static explorers before they create widgets (once per kernel; the book runs each
+    chapter in its own kernel, in the same order, so the ids are the same every build).
+    """
+    import comm  # noqa: PLC0415 - the package ipywidgets opens its comms through
+
+    if getattr(comm.create_comm, "_tcpbook_numbered", False):
+        return
+    create = comm.create_comm
+    numbers = itertools.count(1)
+
+    def create_numbered_comm(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("comm_id", f"{next(numbers):032x}")  # same shape as uuid4().hex
+        return create(*args, **kwargs)
+
+    create_numbered_comm._tcpbook_numbered = True  # type: ignore[attr-defined]
+    comm.create_comm = create_numbered_comm
+
+
 class Explorer:
     """An explorer: a scenario, its controls and the three views (see the module docstring).
 
@@ -409,6 +432,7 @@ class Explorer:
         return widgets.VBox([self._header(list(inputs.values())), body])
 
     def _build_static(self) -> widgets.Widget:
+        deterministic_widget_ids()
         # Controls with a single grid value stay at their default in the book.
         controls = tuple(c for c in self.controls if len(c.grid) > 1)
         inputs = {c.name: c.static_widget(c.default) for c in controls}

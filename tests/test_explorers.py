@@ -174,3 +174,19 @@ def test_fixed_parameters_remove_controls_and_reach_the_runs() -> None:
 def test_bad_parameters_raise_parameter_error(args: tuple, kwargs: dict) -> None:
     with pytest.raises(ParameterError):
         explore(*args, **kwargs)
+
+
+def test_static_page_state_is_identical_from_build_to_build():
+    """Two fresh processes (as two book builds) embed byte-identical widget state."""
+    import subprocess
+    import sys
+
+    program = (
+        "import json, ipywidgets.embed as e\n"
+        "from tcpbook.explorers import explore\n"
+        "w = explore('teardown', static=True)\n"
+        "print(json.dumps(e.embed_data(views=[w], drop_defaults=False), sort_keys=True))\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert '"00000000000000000000000000000001"' in runs[0]  # numbered, not random, model ids

@@ -236,6 +236,10 @@ def loss_explorer(
 
     if static is None:
         static = os.environ.get(STATIC_ENV, "") == "1"
+    if static:
+        from ..explorers import deterministic_widget_ids  # noqa: PLC0415 - widgets only when drawn
+
+        deterministic_widget_ids()
     losses = [float(x) for x in losses]
     retries = [int(r) for r in retries]
     if not losses or not retries:
