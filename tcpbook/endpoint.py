@@ -397,6 +397,9 @@ class Connection:
             self._notify("closed", detail="TIME-WAIT over")
         elif kind == "delayed-ack":
             self._send_ack(now)
+        elif kind == "fin-wait-2" and self.state is State.FIN_WAIT_2:
+            self.host._note(f"FIN-WAIT-2 orphan waited {self.profile.fin_timeout:g} s for {self.peer}'s FIN: dropped")
+            self._move(State.CLOSED, "timeout", now)
         elif kind == "persist":
             # Zero-window probe: an old sequence number forces the peer to answer with
             # an ACK that carries its current window (Linux tcp_xmit_probe_skb).
@@ -728,6 +731,10 @@ class Connection:
             fin_with_it = bool(seg.flags & Flag.FIN) and self._unwrap(seg.seq, self.rcv_nxt) + len(seg.payload) == self.rcv_nxt
             if self.state is State.FIN_WAIT_1 and not fin_with_it:
                 self._move(State.FIN_WAIT_2, "rcv ACK of FIN", now)
+                if self.read_closed and self.profile.fin_timeout is not None:
+                    # close(), not shutdown(): an orphan nobody reads; Linux gives the peer
+                    # tcp_fin_timeout to send its FIN, then drops the socket.
+                    self._set_timer("fin-wait-2", now, self.profile.fin_timeout)
             elif self.state is State.CLOSING:
                 self._enter_time_wait("rcv ACK of FIN", now)
             elif self.state is State.LAST_ACK:
@@ -838,6 +845,7 @@ class Connection:
     def _enter_time_wait(self, cause: str, now: float) -> None:
         self._cancel_timer("rto")
         self._cancel_timer("delayed-ack")
+        self._cancel_timer("fin-wait-2")
         self._move(State.TIME_WAIT, cause, now)
         self._set_timer("time-wait", now, self.profile.time_wait)
 

@@ -49,6 +49,7 @@ class Profile:
     r2_syn: float  # RFC 1122 R2 for SYNs: give up after this long when syn_retries is None
     r2_data: float  # RFC 1122 R2 for data when data_retries is None
     time_wait: float  # how long TIME-WAIT lasts (2*MSL)
+    fin_timeout: float | None  # Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this
     delayed_ack: bool  # hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)
     delayed_ack_timeout: float  # the longest an ACK is held back
     delay_fin_ack: bool  # hold the ACK of a FIN back (Linux "pingpong"), so a prompt close sends FIN,ACK
@@ -136,6 +137,7 @@ class Profile:
         for name in ("rto_initial", "rto_min", "rto_max", "r2_syn", "r2_data"):
             check_positive(name, getattr(self, name))
         check_nonnegative("time_wait", self.time_wait)
+        check_nonnegative("fin_timeout", self.fin_timeout, allow_none=True)
         check_positive("delayed_ack_timeout", self.delayed_ack_timeout)
         if self.rto_min > self.rto_max:
             raise ParameterError("rto_min", self.rto_min, f"at most rto_max={self.rto_max}")
@@ -184,6 +186,7 @@ PROFILES: dict[str, Profile] = {
         r2_syn=180.0,
         r2_data=100.0,
         time_wait=60.0,
+        fin_timeout=60.0,
         delayed_ack=False,
         delayed_ack_timeout=0.04,
         delay_fin_ack=True,
@@ -207,6 +210,7 @@ PROFILES: dict[str, Profile] = {
         r2_syn=180.0,
         r2_data=100.0,
         time_wait=240.0,
+        fin_timeout=None,
         delayed_ack=False,
         delayed_ack_timeout=0.2,
         delay_fin_ack=False,
@@ -221,6 +225,8 @@ PROFILES: dict[str, Profile] = {
 }
 
 PROFILE_PARAMETERS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Profile) if f.name != "name")
+# Parameters for which None is a real value ("no count, use the R2 time"; "no FIN-WAIT-2 timeout").
+NULLABLE_PARAMETERS: tuple[str, ...] = ("syn_retries", "synack_retries", "data_retries", "fin_timeout")
 
 
 def get_profile(name: str | Profile = "linux", **overrides: Any) -> Profile:
@@ -231,5 +237,5 @@ def get_profile(name: str | Profile = "linux", **overrides: Any) -> Profile:
         base = PROFILES[name]
     else:
         raise ParameterError("profile", name, f"one of {', '.join(PROFILES)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None or k in ("syn_retries", "synack_retries", "data_retries")}
+    overrides = {k: v for k, v in overrides.items() if v is not None or k in NULLABLE_PARAMETERS}
     return base.with_overrides(**overrides) if overrides else base

@@ -21,7 +21,7 @@ from .endpoint import Endpoint
 from .errors import ParameterError, check_nonnegative, check_positive, check_probability
 from .link import Link, parse_drop_rules
 from .network import Network
-from .profiles import PROFILE_PARAMETERS, PROFILES, Profile, get_profile
+from .profiles import NULLABLE_PARAMETERS, PROFILE_PARAMETERS, PROFILES, Profile, get_profile
 from .segment import SEQ_SPACE, Flag, Segment
 from .trace import Trace
 
@@ -367,7 +367,7 @@ def simulate(scenario_name: str = "full", **params: Any) -> Trace:
     sc = get_scenario(scenario_name)
     p = validate_params(sc, params)
     overrides = {name: p[name] for name in PROFILE_PARAMETERS if p.get(name) is not None}
-    for name in ("syn_retries", "synack_retries", "data_retries"):
+    for name in NULLABLE_PARAMETERS:
         if name in params and params[name] is None:
             overrides[name] = None
     profile = get_profile(p["profile"], **overrides)

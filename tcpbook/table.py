@@ -179,6 +179,10 @@ TRANSITIONS: tuple[Arc, ...] = (
         Arc(s, "timeout", "RST", S.CLOSED, Phase.RESET, "retransmission retries exhausted: ETIMEDOUT")
         for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
     ),
+    # Not in RFC 9293: Linux drops a FIN-WAIT-2 socket whose application has closed it
+    # (an orphan, nobody can read) after tcp_fin_timeout, so a peer that never closes
+    # cannot pin it forever.  A half-closed socket (shutdown) waits as the RFC says.
+    Arc(S.FIN_WAIT_2, "timeout", "", S.CLOSED, Phase.CLOSE, "Linux tcp_fin_timeout (60 s) for an orphaned socket; not in the RFC"),
 )
 del S
 

@@ -85,7 +85,8 @@ class TimerEvent:
     """Timer ``timer`` of ``endpoint`` was ``set`` (to fire at ``deadline``), ``fired`` or ``cancelled``.
 
     Timers: ``rto`` (retransmission of SYN, SYN,ACK, data or FIN), ``time-wait`` (2·MSL),
-    ``delayed-ack``.
+    ``delayed-ack``, ``persist`` (zero-window probes) and ``fin-wait-2`` (Linux's
+    ``tcp_fin_timeout`` for an orphaned FIN-WAIT-2 socket).
     """
 
     t: float

@@ -538,3 +538,19 @@ def test_accept_queue_full_drops_syns():
     assert listener.syn_queue[("c1", 40000)].state is State.SYN_RECEIVED
     # c2 comes when the accept queue is full: its SYN is dropped
     assert listener.stats["syn_dropped_accept_queue_full"] == 1
+
+
+def test_linux_drops_an_orphaned_fin_wait_2_after_tcp_fin_timeout():
+    t = simulate("close", close_delay=1000)  # the server never closes in time
+    client = t.states_of("client")
+    fin_wait_2 = next(e.t for e in client if e.state == "FIN-WAIT-2")
+    assert (client[-1].old, client[-1].state, client[-1].cause) == ("FIN-WAIT-2", "CLOSED", "timeout")
+    assert client[-1].t == pytest.approx(fin_wait_2 + 60)
+    # the server's FIN, when it finally comes, finds no socket: RST
+    assert [s[1] for s in wire(t)][-1:] == ["RST"]
+    # shutdown() is not an orphan: the half-closed side waits for the FIN as the RFC says
+    half = simulate("half-close", close_delay=1000)
+    assert half.state_path("client")[-3:] == ["FIN-WAIT-2", "TIME-WAIT", "CLOSED"]
+    # and the rfc profile has no such timer
+    rfc = simulate("close", close_delay=1000, profile="rfc")
+    assert "TIME-WAIT" in rfc.state_path("client")

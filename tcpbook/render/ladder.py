@@ -49,8 +49,14 @@ from ..trace import SegmentEvent, TimerEvent, Trace
 from . import style
 from .scene import Box, Scene, to_matplotlib, to_svg
 
-TIMER_NAMES = {"rto": "RTO", "time-wait": "TIME-WAIT", "delayed-ack": "delayed ACK", "persist": "persist"}
-TIMER_ORDER = ("rto", "delayed-ack", "persist", "time-wait")
+TIMER_NAMES = {
+    "rto": "RTO",
+    "time-wait": "TIME-WAIT",
+    "delayed-ack": "delayed ACK",
+    "persist": "persist",
+    "fin-wait-2": "FIN-WAIT-2 timeout",
+}
+TIMER_ORDER = ("rto", "delayed-ack", "persist", "fin-wait-2", "time-wait")
 _SPOOFED = "spoofed"
 
 
