@@ -84,7 +84,7 @@ def _parameter_types() -> dict[str, Any]:
     for name, default in defaults.items():
         if name in types or name == "drop":
             continue
-        if name in ("profile", "closer", "how"):
+        if name in ("profile", "closer", "how", "attack_pattern"):
             types[name] = str
         elif isinstance(default, bool):
             types[name] = _parse_bool(name)

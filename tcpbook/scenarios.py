@@ -12,6 +12,7 @@ the same in Python, on the command line (``--syn-retries``) and in the explorers
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ PARAMETER_HELP: dict[str, str] = {
     "how": "abort flavour: unread (close with unread data) or abort (ABORT call)",
     "attack_rate": "spoofed SYNs per second",
     "attack_duration": "seconds the flood lasts",
+    "attack_pattern": "spoofed SYN arrivals: even (evenly spaced) or poisson (random, same mean rate)",
     "clients": "number of legitimate clients",
     "client_interval": "seconds between legitimate clients' connection attempts",
     "client_start": "time of the first legitimate connection attempt",
@@ -245,6 +247,7 @@ def _abort(net: Network, profile: Profile, p: dict[str, Any]) -> None:
         "client_interval": 2.0,
         "client_start": 5.0,
         "bytes": 100,
+        "attack_pattern": "even",
     },
     profile_defaults={"syn_backlog": 32, "syncookies": False},
 )
@@ -258,10 +261,20 @@ def _syn_flood(net: Network, profile: Profile, p: dict[str, Any]) -> dict[str, A
 
     net.add(server, _Listening())
     rate, duration = p["attack_rate"], p["attack_duration"]
-    count = int(math.floor(rate * duration + 1e-9))
-    rng = net.link.rng.__class__(p["seed"] + 7919)  # the attacker's own generator
-    for k in range(count):
-        t = k / rate
+    rng = random.Random(p["seed"] + 7919)  # the attacker's own generator
+    if p["attack_pattern"] == "even":
+        times = [k / rate for k in range(int(math.floor(rate * duration + 1e-9)))]
+    else:
+        # Poisson arrivals at the same mean rate: exponential gaps (its own generator, so
+        # the spoofed ports and ISNs stay those of the even pattern)
+        arrivals, times, t = random.Random(p["seed"] + 7920), [], 0.0
+        while rate > 0:
+            t += arrivals.expovariate(rate)
+            if t >= duration:
+                break
+            times.append(t)
+    count = len(times)
+    for k, t in enumerate(times):
         port = 1024 + rng.randrange(60000)
         isn = rng.randrange(SEQ_SPACE)
         net.inject(Segment(f"spoofed-{k}", "server", port, 80, isn, 0, Flag.SYN, mss=1460, note="spoofed"), t)
@@ -337,6 +350,8 @@ def validate_params(sc: Scenario, params: dict[str, Any]) -> dict[str, Any]:
     if sc.name == "syn-flood":
         check_nonnegative("attack_rate", p["attack_rate"])
         check_nonnegative("attack_duration", p["attack_duration"])
+        if p["attack_pattern"] not in ("even", "poisson"):
+            raise ParameterError("attack_pattern", p["attack_pattern"], "even or poisson")
         if p["attack_rate"] * p["attack_duration"] > 1_000_000:
             raise ParameterError("attack_rate", p["attack_rate"], "a rate whose flood (rate x duration) is at most 1000000 SYNs")
         check_positive("clients", p["clients"], integer=True, minimum=1)

@@ -93,3 +93,15 @@ def test_syn_retries_none_means_the_r2_time_limit():
 def test_until_stops_a_run_early():
     t = simulate("close", until=10.0)
     assert t.outcome.endpoints["client"].final_state == "TIME-WAIT"
+
+
+def test_syn_flood_poisson_arrivals_keep_the_mean_rate():
+    t = simulate("syn-flood", attack_rate=100, attack_duration=20, clients=1, attack_pattern="poisson", seed=4)
+    spoofed = sorted(s.t for s in t.segments if s.note == "spoofed")
+    assert abs(len(spoofed) - 2000) < 4 * 2000**0.5  # Poisson count: mean 2000, sd ~45
+    gaps = [b - a for a, b in zip(spoofed, spoofed[1:])]
+    assert len(set(round(g, 9) for g in gaps)) > 100  # not evenly spaced
+    even = simulate("syn-flood", attack_rate=100, attack_duration=20, clients=1)
+    assert even.outcome.stats["spoofed_syns"] == 2000
+    with pytest.raises(ParameterError, match="attack_pattern"):
+        simulate("syn-flood", attack_pattern="bursty")
