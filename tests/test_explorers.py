@@ -30,7 +30,7 @@ def leaf_at(root: widgets.Widget, indices: tuple[int, ...]) -> widgets.Widget:
 def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: widgets.Widget) -> None:
     ex = handshake_static.explorer
     controls = ex.static_controls
-    assert [c.name for c in controls] == ["loss", "drop", "profile", "seed"]
+    assert [c.name for c in controls] == ["loss", "drop", "syn_retries", "profile"]
     grid = ex.grid()
     assert len(grid) == len(ex.frames) == 5 * 6 * 2 * 2
     root = handshake_static.children[1]
@@ -47,10 +47,10 @@ def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: widget
 
 def test_each_frame_shows_its_own_run(handshake_static: widgets.Widget) -> None:
     ex = handshake_static.explorer
-    for point in [(0.0, "", "linux", 45), (0.3, "", "rfc", 31), (0.0, "client:SYN:*", "linux", 45),
-                  (0.5, "client:ACK:1", "rfc", 45)]:
-        loss, drop, profile, seed = point
-        trace = simulate("handshake", loss=loss, drop=[drop] if drop else [], profile=profile, seed=seed)
+    for point in [(0.0, "", 6, "linux"), (0.3, "", 2, "rfc"), (0.0, "client:SYN:*", 2, "linux"),
+                  (0.5, "client:ACK:1", 6, "rfc")]:
+        loss, drop, syn_retries, profile = point
+        trace = simulate("handshake", loss=loss, drop=[drop] if drop else [], syn_retries=syn_retries, profile=profile, seed=45)
         summary = ex.frames[point].children[0].children[1]
         assert summary.value == outcome_summary(trace)
 
@@ -83,15 +83,15 @@ def test_handshake_loss_is_a_selection_slider_that_changes_the_picture(handshake
     root = handshake_static.children[1]
     assert isinstance(root, widgets.Stack)
     assert {id(s) for s in ex.stacks[0]} == {id(root)}
-    for profile_index in range(2):
-        for seed_index in range(2):
+    for retries_index in range(2):
+        for profile_index in range(2):
             seen = []
             for i in range(len(loss.options)):
-                frame = leaf_at(root, (i, 0, profile_index, seed_index))  # drop rule "none"
+                frame = leaf_at(root, (i, 0, retries_index, profile_index))  # drop rule "none"
                 seen.append(bytes(frame.children[1].children[0].value))
             # every step of the loss slider shows another ladder
-            assert all(a != b for a, b in zip(seen, seen[1:])), (profile_index, seed_index)
-    for name in ("drop", "profile", "seed"):
+            assert all(a != b for a, b in zip(seen, seen[1:])), (retries_index, profile_index)
+    for name in ("drop", "syn_retries", "profile"):
         assert isinstance(ex.inputs[name], (widgets.Dropdown, widgets.SelectionSlider, widgets.ToggleButtons))
 
 
