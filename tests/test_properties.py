@@ -101,3 +101,37 @@ def test_same_inputs_and_seed_give_the_identical_trace(seed, name, loss):
     if name == "syn-flood":
         params.update(attack_duration=2.0, clients=2)
     assert simulate(name, **params).to_json() == simulate(name, **params).to_json()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from([0.0, 5.0, 40.0, 200.0]),
+    st.integers(1, 16),
+    st.integers(0, 5),
+    st.booleans(),
+    st.integers(0, 1000),
+    st.sampled_from(["even", "poisson"]),
+)
+def test_the_syn_queue_never_holds_more_than_its_backlog(rate, backlog, synack_retries, cookies, seed, pattern):
+    trace = simulate(
+        "syn-flood", attack_rate=rate, attack_duration=3.0, clients=2, client_interval=0.5, client_start=1.0,
+        syn_backlog=backlog, synack_retries=synack_retries, syncookies=cookies, seed=seed, attack_pattern=pattern,
+    )
+    half_open, peak, now = 0, 0, 0.0
+    for change in trace.state_changes:
+        if change.endpoint != "server" or change.peer is None:
+            continue
+        if change.t != now:  # look at the queue between instants: a cookie's connection
+            peak = max(peak, half_open)  # passes through SYN-RECEIVED within one instant
+            now = change.t
+        if change.state == "SYN-RECEIVED" and change.old == "LISTEN":
+            half_open += 1
+        elif change.old == "SYN-RECEIVED" and change.state != "SYN-RECEIVED":
+            half_open -= 1
+    peak = max(peak, half_open)
+    assert half_open >= 0
+    assert peak <= backlog
+    if cookies:
+        # a stateless answer never fails a legitimate client (no loss here)
+        assert trace.outcome.stats["legitimate_served"] == 2
+        assert trace.outcome.stats["syn_dropped_syn_queue_full"] == 0
