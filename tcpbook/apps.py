@@ -8,17 +8,14 @@ object with ``start(net, endpoint)`` and ``on_notice(net, endpoint, notice)`` wo
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from .endpoint import AppNotice, Endpoint
 from .network import Network
-from .table import State
+from .payload import Data, Payload, payload
+from .vocabulary import State
 
-
-def payload(nbytes: int, seed: int = 0) -> bytes:
-    """``nbytes`` of deterministic pseudo-random data (so digests mean something)."""
-    return random.Random(seed).randbytes(nbytes)
+__all__ = ["Client", "Closer", "Data", "Payload", "Server", "payload"]
 
 
 @dataclass
@@ -35,7 +32,7 @@ class Client:
     peer: str = "server"
     port: int = 80
     connect_at: float = 0.0
-    data: bytes = b""
+    data: Data = b""
     after_send: str | None = "close"
     close_delay: float = 0.0
     local_port: int | None = None
@@ -95,7 +92,7 @@ class Server:
 
     port: int = 80
     read: bool = True
-    response: bytes = b""
+    response: Data = b""
     close_on_eof: bool = True
     close_delay: float = 0.0
     close_at: float | None = None

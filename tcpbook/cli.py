@@ -9,24 +9,27 @@
     tcpbook diagram SCENARIO [options] --out F write the state and/or ladder diagram (SVG/PNG)
     tcpbook show CAPTURE [--svg F]             a real capture as a text ladder (or pictures)
 
-Every scenario parameter is a flag with the same name (``syn_retries`` → ``--syn-retries``).
-Bad input gives one line on stderr and exit status 2.
+Every scenario parameter is a flag with the same name (``syn_retries`` → ``--syn-retries``),
+read and checked by its declaration (:class:`tcpbook.params.Param`);
+``tcpbook run SCENARIO --help`` lists exactly that scenario's parameters with their
+defaults.  Bad input gives one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import ParameterError, TcpbookError
-from .profiles import Profile
-from .scenarios import COMMON_DEFAULTS, PARAMETER_HELP, SCENARIOS, simulate
+from .params import Param
+from .scenarios import SCENARIOS, get_scenario, simulate
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a Unix tool killed by SIGPIPE reports (`yes | head`)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,96 +43,68 @@ class _UsageError(Exception):
     pass
 
 
-def _parse_bool(name: str):  # noqa: ANN202 - argparse type factory
-    def parse(text: str) -> bool:
-        lowered = text.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ParameterError(name, text, "true or false")
-
-    return parse
-
-
-def _parse_number(name: str, kind: type, *, none_ok: bool = False):  # noqa: ANN202
-    def parse(text: str) -> Any:
-        if none_ok and text.strip().lower() in ("none", "r2"):
-            return None
-        try:
-            return kind(text)
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise ParameterError(name, text, what + (" or none" if none_ok else "")) from None
-
-    return parse
-
-
-def _parameter_types() -> dict[str, Any]:
-    """name -> parser for every parameter any scenario accepts."""
-    types: dict[str, Any] = {}
-    for f in dataclasses.fields(Profile):
-        if f.name == "name":
-            continue
-        t = str(f.type)
-        if "bool" in t:
-            types[f.name] = _parse_bool(f.name)
-        elif "int" in t:
-            types[f.name] = _parse_number(f.name, int, none_ok="None" in t)
-        else:
-            types[f.name] = _parse_number(f.name, float)
-    defaults: dict[str, Any] = dict(COMMON_DEFAULTS)
+def _every_param() -> dict[str, Param]:
+    """Every parameter any scenario accepts (the first declaration of each name)."""
+    found: dict[str, Param] = {}
     for sc in SCENARIOS.values():
-        defaults.update(sc.defaults)
-    for name, default in defaults.items():
-        if name in types or name == "drop":
-            continue
-        if name in ("profile", "closer", "how", "attack_pattern"):
-            types[name] = str
-        elif isinstance(default, bool):
-            types[name] = _parse_bool(name)
-        elif isinstance(default, int) or name in ("seed", "isn_client", "isn_server", "old_isn", "clients", "port", "bytes"):
-            types[name] = _parse_number(name, int, none_ok=default is None)
-        else:
-            types[name] = _parse_number(name, float, none_ok=default is None)
-    return types
+        for p in sc.params:
+            found.setdefault(p.name, p)
+    return found
 
 
-PARAMETER_TYPES = _parameter_types()
-
-
-def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+def _add_scenario_options(parser: argparse.ArgumentParser, scenario: str | None) -> None:
+    """The scenario argument and a flag per parameter.  When the scenario is known, its
+    own parameters are listed in ``--help`` with their defaults; the others stay accepted
+    (so that using one gives a clear "not a parameter of this scenario" error) but hidden."""
     parser.add_argument("scenario", help="scenario name (see `tcpbook scenarios`)")
-    group = parser.add_argument_group("scenario parameters (same names as the Python API)")
-    group.add_argument("--drop", action="append", default=None, metavar="RULE", help=PARAMETER_HELP["drop"])
-    for name, _parse in PARAMETER_TYPES.items():
-        flag = "--" + name.replace("_", "-")
-        group.add_argument(flag, dest=name, type=str, default=None, metavar="VALUE", help=PARAMETER_HELP.get(name, f"profile parameter {name}"))
+    known = get_scenario(scenario).params if scenario in SCENARIOS else None
+    title = f"parameters of {scenario} (same names as the Python API)" if known else "scenario parameters (same names as the Python API)"
+    group = parser.add_argument_group(title)
+    for name, param in _every_param().items():
+        shown = known[name] if known is not None and name in known else (param if known is None else None)
+        help_text = shown.describe() if shown is not None else argparse.SUPPRESS
+        if param.kind is list:
+            group.add_argument(param.flag, dest=name, action="append", default=None, metavar="RULE", help=help_text)
+        else:
+            group.add_argument(param.flag, dest=name, type=str, default=None, metavar="VALUE", help=help_text)
 
 
 def _collect_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, each parsed by its declaration in the chosen scenario."""
+    sc = get_scenario(args.scenario)
     params: dict[str, Any] = {}
-    for name, parse in PARAMETER_TYPES.items():
+    for name in _every_param():
         raw = getattr(args, name, None)
-        if raw is not None:
-            params[name] = parse(raw)
-    if args.drop:
-        params["drop"] = list(args.drop)
+        if raw is None:
+            continue
+        if name not in sc.params:
+            shown = ",".join(raw) if isinstance(raw, list) else raw
+            raise ParameterError(name, shown, f"a parameter of scenario {sc.name!r} (see `tcpbook run {sc.name} --help`)")
+        param = sc.params[name]
+        params[name] = param.check(raw) if param.kind is list else param.parse(raw)
     return params
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _scenario_in(argv: Sequence[str]) -> str | None:
+    """The scenario named on a ``run``/``diagram`` command line, if it is easy to see."""
+    if len(argv) >= 2 and argv[0] in ("run", "diagram") and argv[1] in SCENARIOS:
+        return argv[1]
+    return None
+
+
+def build_parser(scenario: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``scenario``, ``run``/``diagram`` help lists its parameters."""
     parser = _Parser(prog="tcpbook", description="Simulate and draw TCP connection management (RFC 9293, Linux timings).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("scenarios", help="list the scenarios, one line each")
     run = sub.add_parser("run", help="run a scenario and print it as text or JSON")
-    _add_scenario_options(run)
+    _add_scenario_options(run, scenario)
     run.add_argument("--json", action="store_true", help="print one JSON document (schema in README)")
     run.add_argument("--timers", action="store_true", help="also print timer events in the text output")
     run.add_argument("--pcap", metavar="FILE", help="also write the run as a pcap file")
     run.add_argument("--vantage", default="wire", choices=("wire", "client", "server"), help="where the pcap is captured")
     diagram = sub.add_parser("diagram", help="write the state and/or ladder diagram of a run (SVG or PNG)")
-    _add_scenario_options(diagram)
+    _add_scenario_options(diagram, scenario)
     diagram.add_argument("--picture", default="both", choices=("state", "ladder", "both"))
     diagram.add_argument("--out", default=None, metavar="PATH", help="output file (.svg/.png); with --picture both, a prefix")
     diagram.add_argument("--format", default="svg", choices=("svg", "png"))
@@ -143,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_writable(path: str | os.PathLike[str], what: str) -> Path:
+    """Fail before any work if ``path`` cannot be written (its folder missing, or not writable)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ParameterError(what, str(path), "a file name, not a folder")
+    if not folder.is_dir():
+        raise ParameterError(what, str(path), f"a path in an existing folder ({folder} does not exist)")
+    if not os.access(folder, os.W_OK):
+        raise ParameterError(what, str(path), f"a path in a folder you may write to ({folder} is not writable)")
+    return target
+
+
 def _cmd_scenarios() -> int:
     width = max(len(name) for name in SCENARIOS)
     for name, sc in SCENARIOS.items():
@@ -151,25 +139,25 @@ def _cmd_scenarios() -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    trace = simulate(args.scenario, **_collect_params(args))
+    params = _collect_params(args)
+    if args.pcap:
+        check_writable(args.pcap, "pcap")
+    trace = simulate(args.scenario, **params)
     if args.pcap:
         from .pcap import write_pcap
 
         write_pcap(trace, args.pcap, vantage=args.vantage)
     if args.json:
-        print(trace.to_json())
+        sys.stdout.write(trace.to_json() + "\n")
     else:
         sys.stdout.write(trace.to_text(timers=args.timers))
     return 0
 
 
-def _cmd_diagram(args: argparse.Namespace) -> int:
-    from .render import write_diagram
-
-    trace = simulate(args.scenario, **_collect_params(args))
+def _diagram_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
     pictures = ["state", "ladder"] if args.picture == "both" else [args.picture]
     base = args.out or args.scenario
-    written = []
+    paths = []
     for picture in pictures:
         if args.out and args.picture != "both":
             path = Path(args.out)
@@ -177,56 +165,77 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
                 path = path.with_suffix("." + args.format)
         else:
             path = Path(f"{Path(base).with_suffix('')}-{picture}.{args.format}")
+        paths.append((picture, check_writable(path, "out")))
+    return paths
+
+
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from .render.export import write_diagram
+
+    params = _collect_params(args)
+    paths = _diagram_paths(args)
+    trace = simulate(args.scenario, **params)
+    for picture, path in paths:
         options = {"axis": args.axis} if picture == "ladder" else {}
-        written.append(write_diagram(trace, picture, path, **options))
-    for path in written:
-        print(path)
+        print(write_diagram(trace, picture, path, **options))
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from .capture import read_capture
 
+    if args.svg:
+        for picture in ("state", "ladder"):
+            check_writable(f"{args.svg}-{picture}.svg", "svg")
     trace = read_capture(args.capture, port=args.port, relative=args.relative)
     if args.json:
         print(trace.to_json())
     elif args.svg:
-        from .render import write_diagram
+        from .render.export import write_diagram
 
         for picture in ("state", "ladder"):
             print(write_diagram(trace, picture, Path(f"{args.svg}-{picture}.svg")))
     else:
-        from .render import text_ladder
+        from .render.textladder import text_ladder
 
         print(text_ladder(trace))
     return 0
 
 
+_COMMANDS = {"scenarios": lambda args: _cmd_scenarios(), "run": _cmd_run, "diagram": _cmd_diagram, "show": _cmd_show}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv`` (default ``sys.argv[1:]``), run, return the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-        if args.command == "scenarios":
-            return _cmd_scenarios()
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "diagram":
-            return _cmd_diagram(args)
-        if args.command == "show":
-            return _cmd_show(args)
+        args = build_parser(_scenario_in(argv)).parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except BrokenPipeError:  # `tcpbook run … | head`: the reader left; stop quietly, as Unix tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except _UsageError as exc:
         print(f"tcpbook: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ParameterError, TcpbookError, ValueError) as exc:
-        print(f"tcpbook: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (TcpbookError, ValueError) as exc:
+        print(f"tcpbook: error: {_one_line(exc)}", file=sys.stderr)
     except OSError as exc:
         print(f"tcpbook: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:  # e.g. `tcpbook run … | head`
-        return 0
+    except MemoryError:
+        print("tcpbook: error: out of memory: ask for a smaller run", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

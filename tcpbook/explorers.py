@@ -28,6 +28,7 @@ It works in two worlds:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -42,7 +43,7 @@ import ipywidgets as widgets
 
 from .errors import ParameterError
 from .render.export import figure_bytes
-from .render.ladder import ladder, ladder_svg
+from .render.ladderdiagram import ladder, ladder_svg
 from .render.statediagram import state_diagram
 from .render.summary import outcome_summary
 from .scenarios import get_scenario, simulate
@@ -72,7 +73,7 @@ class Control:
     choices: tuple[Any, ...] = ()  # every value a "choice" control offers live
     labels: dict[Any, str] = field(default_factory=dict)
     menu: bool = False  # a Dropdown rather than ToggleButtons
-    help: str = ""
+    help: str = ""  # empty: the parameter's own help (tcpbook.params.Param.help)
 
     def label(self, value: Any) -> str:
         if value in self.labels:
@@ -133,7 +134,7 @@ class ExplorerSpec:
     ladder_options: dict[str, Any] = field(default_factory=dict)
 
 
-_LOSS = Control("loss", "float", 0.0, (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.9, 0.05), help="probability that any segment is lost")
+_LOSS = Control("loss", "float", 0.0, (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.9, 0.05))
 # Seeds are arbitrary; 45 and 31 make every step of the loss slider change the
 # handshake (with only three segments, a small loss often changes nothing).
 
@@ -144,12 +145,11 @@ SPECS: dict[str, ExplorerSpec] = {
         "Three-way handshake",
         (
             _LOSS,
-            Control("drop", "choice", "", tuple(HANDSHAKE_DROPS), labels=HANDSHAKE_DROPS, menu=True,
-                    help="a drop rule: which segment the network loses"),
-            Control("syn_retries", "int", 6, (6, 2), (0, 8, 1), help="SYN retransmissions before connect() fails"),
-            Control("synack_retries", "int", 5, (5,), (0, 6, 1), help="SYN,ACK retransmissions before the server gives up"),
-            Control("profile", "choice", "linux", ("linux", "rfc"), choices=("linux", "rfc"), help="timing profile"),
-            Control("seed", "int", 45, (45,), (0, 300, 1), help="seed of the random losses"),
+            Control("drop", "choice", "", tuple(HANDSHAKE_DROPS), labels=HANDSHAKE_DROPS, menu=True),
+            Control("syn_retries", "int", 6, (6, 2), (0, 8, 1)),
+            Control("synack_retries", "int", 5, (5,), (0, 6, 1)),
+            Control("profile", "choice", "linux", ("linux", "rfc"), choices=("linux", "rfc")),
+            Control("seed", "int", 45, (45,), (0, 300, 1)),
         ),
         phase="open",
     ),
@@ -158,11 +158,11 @@ SPECS: dict[str, ExplorerSpec] = {
         "transfer",
         "Data transfer",
         (
-            Control("bytes", "int", 4380, (1460, 4380, 14600), (0, 146000, 1460), help="bytes the client sends"),
-            Control("mss", "int", 1460, (536, 1460), (200, 1460, 4), help="maximum segment size"),
-            Control("loss", "float", 0.0, (0.0, 0.1, 0.3), (0.0, 0.9, 0.05), help="probability that any segment is lost"),
-            Control("delayed_ack", "choice", True, (True, False), choices=(True, False), help="delay lone ACKs"),
-            Control("seed", "int", 1, (1,), (0, 50, 1), help="seed of the random losses"),
+            Control("bytes", "int", 4380, (1460, 4380, 14600), (0, 146000, 1460)),
+            Control("mss", "int", 1460, (536, 1460), (200, 1460, 4)),
+            Control("loss", "float", 0.0, (0.0, 0.1, 0.3), (0.0, 0.9, 0.05)),
+            Control("delayed_ack", "choice", True, (True, False), choices=(True, False)),
+            Control("seed", "int", 1, (1,), (0, 50, 1)),
         ),
         phase="open",  # nobody closes in this scenario
     ),
@@ -171,13 +171,11 @@ SPECS: dict[str, ExplorerSpec] = {
         "close",
         "Closing a connection",
         (
-            Control("closer", "choice", "client", ("client", "server"), choices=("client", "server"),
-                    help="who closes first"),
-            Control("close_delay", "float", 0.2, (0.0, 0.2, 1.0), (0.0, 5.0, 0.05),
-                    help="seconds the other side waits after end-of-file before it closes"),
-            Control("loss", "float", 0.0, (0.0, 0.2, 0.4), (0.0, 0.9, 0.05), help="probability that any segment is lost"),
-            Control("time_wait", "float", 60.0, (60.0, 240.0), (1.0, 240.0, 1.0), help="how long TIME-WAIT lasts (2·MSL)"),
-            Control("seed", "int", 1, (1,), (0, 50, 1), help="seed of the random losses"),
+            Control("closer", "choice", "client", ("client", "server"), choices=("client", "server")),
+            Control("close_delay", "float", 0.2, (0.0, 0.2, 1.0), (0.0, 5.0, 0.05)),
+            Control("loss", "float", 0.0, (0.0, 0.2, 0.4), (0.0, 0.9, 0.05)),
+            Control("time_wait", "float", 60.0, (60.0, 240.0), (1.0, 240.0, 1.0)),
+            Control("seed", "int", 1, (1,), (0, 50, 1)),
         ),
         phase="close",
     ),
@@ -186,10 +184,10 @@ SPECS: dict[str, ExplorerSpec] = {
         "syn-flood",
         "SYN flood",
         (
-            Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0), help="spoofed SYNs per second"),
-            Control("syn_backlog", "int", 32, (32, 256), (1, 256, 1), help="capacity of the SYN queue"),
-            Control("synack_retries", "int", 5, (1, 5), (0, 6, 1), help="SYN,ACK retransmissions per half-open request"),
-            Control("syncookies", "choice", False, (False, True), choices=(False, True), help="SYN cookies when the queue is full"),
+            Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0)),
+            Control("syn_backlog", "int", 32, (32, 256), (1, 256, 1)),
+            Control("synack_retries", "int", 5, (1, 5), (0, 6, 1)),
+            Control("syncookies", "choice", False, (False, True), choices=(False, True)),
         ),
         # A short flood keeps each run fast enough to redraw live (the lesson is the
         # same: half-open requests outlive the flood by their SYN,ACK retries).
@@ -323,7 +321,10 @@ class Explorer:
             if key not in allowed:
                 raise ParameterError(key, fixed[key], f"a parameter of scenario {spec.scenario!r}: {', '.join(sorted(allowed))}")
         self.fixed = {**spec.fixed, **fixed}
-        self.controls = tuple(c for c in spec.controls if c.name not in fixed)
+        # Each control's help is its parameter's, declared once (tcpbook.params).
+        self.controls = tuple(
+            dataclasses.replace(c, help=c.help or scenario.params[c.name].help) for c in spec.controls if c.name not in fixed
+        )
         # Fail now, with a ParameterError, if the fixed values are wrong.
         simulate(spec.scenario, **self._params({c.name: c.default for c in self.controls}))
         self.frames: dict[tuple[Any, ...], widgets.Widget] = {}

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ParameterError, check_nonnegative, check_probability
-from .segment import Flag, Segment
+from .segment import ACK, FIN, RST, SYN, Segment
 
 KINDS = ("SYN", "SYN-ACK", "ACK", "DATA", "FIN", "FIN-ACK", "RST", "ANY")
 _RULE_RE = re.compile(r"^([A-Za-z][\w.-]*):([A-Za-z-]+)(?::(\*|\d+))?$")
@@ -41,19 +41,19 @@ def segment_matches(segment: Segment, kind: str) -> bool:
     if kind == "ANY":
         return True
     if kind == "SYN":
-        return bool(f & Flag.SYN) and not f & Flag.ACK
+        return bool(f & SYN) and not f & ACK
     if kind == "SYN-ACK":
-        return bool(f & Flag.SYN) and bool(f & Flag.ACK)
+        return bool(f & SYN) and bool(f & ACK)
     if kind == "RST":
-        return bool(f & Flag.RST)
+        return bool(f & RST)
     if kind == "FIN":
-        return bool(f & Flag.FIN)
+        return bool(f & FIN)
     if kind == "FIN-ACK":
-        return bool(f & Flag.FIN) and bool(f & Flag.ACK)
+        return bool(f & FIN) and bool(f & ACK)
     if kind == "DATA":
         return bool(segment.payload)
     if kind == "ACK":
-        return bool(f & Flag.ACK) and not segment.payload and not f & (Flag.SYN | Flag.FIN | Flag.RST)
+        return bool(f & ACK) and not segment.payload and not f & (SYN | FIN | RST)
     raise ParameterError("kind", kind, "one of " + ", ".join(KINDS))
 
 

@@ -1,39 +1,26 @@
 """Wiring: endpoints + link + simulator + applications → a :class:`~tcpbook.trace.Trace`.
 
 A :class:`Network` is the driver of the sans-IO endpoints.  After every input it takes
-the endpoints' effects and carries them out: segments go to the :class:`~tcpbook.link.Link`
-(which drops them or schedules their arrival), timers go into the
-:class:`~tcpbook.simulator.Simulator`'s heap, and everything is written to the trace.
-Applications (:mod:`tcpbook.apps`) are told what happened and act on it.
+the endpoint's effects and carries them out: segments go to the :class:`~tcpbook.link.Link`
+(which drops them or says when they arrive), timers go into the
+:class:`~tcpbook.simulator.Simulator`'s heap, and everything is written down as trace
+events.  Applications (:mod:`tcpbook.apps`) are told what happened and act on it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Protocol
 
 from .endpoint import AppNotice, CancelTimer, Endpoint, Note, SetTimer, StateChange, Transmit
+from .events import AppEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
 from .link import Link
-from .segment import Segment, flag_names
-from .simulator import Simulator
-from .table import State
-from .trace import (
-    TIME_DECIMALS,
-    AppEvent,
-    EndpointOutcome,
-    Event,
-    NoteEvent,
-    Outcome,
-    SegmentEvent,
-    StateEvent,
-    TimerEvent,
-    Trace,
-)
+from .outcome import derive_outcome
+from .segment import Segment, flag_tuple, segment_kind
+from .simulator import NS, Simulator, to_ns
+from .trace import Trace
+from .vocabulary import NoteKind, Timer, TimerAction
 
-
-def _t(x: float) -> float:
-    """Times in the trace are rounded to the nanosecond: 0.1 + 0.2 is recorded as 0.3."""
-    return round(x, TIME_DECIMALS)
+DEFAULT_MAX_EVENTS = 5_000_000  # a run longer than this is a runaway (see RunDidNotFinish)
 
 
 class App(Protocol):
@@ -54,15 +41,25 @@ class Network:
         self.apps: dict[str, list[App]] = {}
         self.events: list[Event] = []
         self.record_timers = record_timers
-        self._timer_tokens: dict[tuple[str, int, str], int] = {}
+        self._timer_tokens: dict[tuple[str, int, Timer], int] = {}
         self._token = 0
         self.segments_sent = 0
         self.crashed: dict[str, Endpoint] = {}
         self._order: list[str] = []
+        self._injected: set[str] = set()  # senders of segments no endpoint sent (spoofed, stale)
+        self._apply = {
+            Transmit: self._apply_transmit,
+            SetTimer: self._apply_set_timer,
+            CancelTimer: self._apply_cancel_timer,
+            StateChange: self._apply_state_change,
+            AppNotice: self._apply_app_notice,
+            Note: self._apply_note,
+        }
 
     # -- building -------------------------------------------------------------------------
 
     def add(self, endpoint: Endpoint, *apps: App) -> Endpoint:
+        """Put ``endpoint`` on the network, with the applications that run on it."""
         self.endpoints[endpoint.name] = endpoint
         self._order.append(endpoint.name)
         self.apps[endpoint.name] = list(apps)
@@ -73,7 +70,7 @@ class Network:
         return self.sim.now
 
     def at(self, t: float, action: Any, *args: Any) -> None:
-        """Schedule ``action(*args)`` at time ``t`` and process the effects it causes."""
+        """Schedule ``action(*args)`` at time ``t`` and then carry out the effects it causes."""
         self.sim.schedule(t, self._call, action, args)
 
     def _call(self, action: Any, args: tuple[Any, ...]) -> None:
@@ -83,7 +80,15 @@ class Network:
     def inject(self, segment: Segment, t: float) -> None:
         """Put a segment on the wire at ``t`` that no endpoint sent (an old duplicate,
         a spoofed SYN).  It passes through the link like any other."""
+        self._injected.add(segment.src)
         self.sim.schedule(t, self._transmit, segment, False)
+
+    def senders(self) -> list[str]:
+        """Everyone who may put segments on this network: the endpoints, then injected sources."""
+        return [*self._order, *sorted(self._injected - set(self._order))]
+
+    def can_send(self, name: str) -> bool:
+        return name in self.endpoints or name in self._injected
 
     def crash(self, name: str) -> None:
         """Host ``name`` dies: its connections and timers vanish without a FIN or RST,
@@ -93,11 +98,13 @@ class Network:
         for key in [k for k in self._timer_tokens if k[0] == name]:
             del self._timer_tokens[key]
         self.crashed[name] = endpoint
-        self.events.append(NoteEvent(_t(self.sim.now), name, "host crashed: every connection and timer is gone"))
+        self.events.append(NoteEvent(self.sim.now, name, "host crashed: every connection and timer is gone", NoteKind.HOST_CRASHED))
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, until: float | None = None, max_events: int = 5_000_000) -> None:
+    def run(self, until: float | None = None, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+        """Start every application, then run the clock until nothing is left to do (or
+        ``until``).  Raises :class:`~tcpbook.simulator.RunDidNotFinish` past ``max_events``."""
         for name, endpoint in self.endpoints.items():
             for app in self.apps[name]:
                 app.start(self, endpoint)
@@ -105,164 +112,121 @@ class Network:
         self.sim.run(until=until, max_events=max_events)
 
     def flush(self) -> None:
-        """Carry out every pending effect of every endpoint (repeat until quiet:
-        an application's reaction can cause more effects)."""
-        busy = True
-        while busy:
-            busy = False
-            for endpoint in self.endpoints.values():
-                effects = endpoint.take_effects()
-                if effects:
-                    busy = True
-                    for effect in effects:
-                        self._apply(endpoint, effect)
+        """Carry out every pending effect of every endpoint (until all are quiet: an
+        application's reaction can cause more effects)."""
+        for endpoint in list(self.endpoints.values()):
+            self._flush(endpoint)
 
-    def _apply(self, endpoint: Endpoint, effect: Any) -> None:
-        now = _t(self.sim.now)
-        if isinstance(effect, Transmit):
-            self._transmit(effect.segment, effect.retransmission)
-        elif isinstance(effect, SetTimer):
-            key = (effect.endpoint, effect.cid, effect.kind)
-            self._token += 1
-            self._timer_tokens[key] = self._token
-            self.sim.schedule(effect.deadline, self._fire, key, self._token, effect.peer)
-            if self.record_timers:
-                self.events.append(
-                    TimerEvent(now, effect.endpoint, effect.peer, effect.kind, "set", _t(effect.deadline), _t(effect.duration))
-                )
-        elif isinstance(effect, CancelTimer):
-            if self._timer_tokens.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
-                self.events.append(TimerEvent(now, effect.endpoint, effect.peer, effect.kind, "cancelled"))
-        elif isinstance(effect, StateChange):
-            self.events.append(StateEvent(now, effect.endpoint, effect.peer, effect.old.value, effect.new.value, effect.cause))
-        elif isinstance(effect, AppNotice):
-            self.events.append(AppEvent(now, effect.endpoint, effect.peer, effect.action, effect.nbytes, effect.detail))
-            for app in self.apps.get(endpoint.name, ()):
-                app.on_notice(self, endpoint, effect)
-        elif isinstance(effect, Note):
-            self.events.append(NoteEvent(now, effect.endpoint, effect.text))
+    def _flush(self, endpoint: Endpoint) -> None:
+        pending = endpoint._effects  # noqa: SLF001 - the driver owns the effects queue's draining
+        apply = self._apply
+        while pending:
+            effects = pending[:]
+            pending.clear()
+            for effect in effects:
+                apply[type(effect)](endpoint, effect)
 
-    def _transmit(self, segment: Segment, retransmission: bool) -> None:
-        now = _t(self.sim.now)
-        self.segments_sent += 1
-        decision = self.link.decide(segment, now)
-        dropped, arrival, reason = decision.dropped, decision.arrival, decision.reason
-        if not dropped and segment.dst not in self.endpoints:
-            reason = "host down" if segment.dst in self.crashed else "no such host"
-            dropped, arrival = True, None
+    def _apply_transmit(self, endpoint: Endpoint, effect: Transmit) -> None:
+        self._transmit(effect.segment, effect.retransmission)
+
+    def _apply_set_timer(self, endpoint: Endpoint, effect: SetTimer) -> None:
+        key = (effect.endpoint, effect.cid, effect.kind)
+        self._token += 1
+        self._timer_tokens[key] = self._token
+        deadline_ns = self.sim.schedule(effect.deadline, self._fire, key, self._token, effect.peer)
+        if self.record_timers:
+            self.events.append(
+                TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.SET, deadline_ns / NS, round(effect.duration, 9))
+            )
+
+    def _apply_cancel_timer(self, endpoint: Endpoint, effect: CancelTimer) -> None:
+        if self._timer_tokens.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
+            self.events.append(TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.CANCELLED))
+
+    def _apply_state_change(self, endpoint: Endpoint, effect: StateChange) -> None:
+        self.events.append(StateEvent(self.sim.now, effect.endpoint, effect.peer, effect.old, effect.new, effect.cause))
+
+    def _apply_app_notice(self, endpoint: Endpoint, effect: AppNotice) -> None:
+        self.events.append(AppEvent(self.sim.now, effect.endpoint, effect.peer, effect.action, effect.nbytes, effect.detail))
+        for app in self.apps.get(endpoint.name, ()):
+            app.on_notice(self, endpoint, effect)
+
+    def _apply_note(self, endpoint: Endpoint, effect: Note) -> None:
         self.events.append(
-            SegmentEvent(
-                t=now,
-                src=segment.src,
-                dst=segment.dst,
-                flags=tuple(flag_names(segment.flags)),
-                seq=segment.seq,
-                ack=segment.ack,
-                len=len(segment.payload),
-                dropped=dropped,
-                retransmission=retransmission,
-                arrival=None if arrival is None else _t(arrival),
-                drop_reason=reason,
-                window=segment.window,
-                mss=segment.mss,
-                src_port=segment.src_port,
-                dst_port=segment.dst_port,
-                kind=segment.kind,
-                note=segment.note,
+            NoteEvent(
+                self.sim.now, effect.endpoint, effect.text, effect.kind, effect.peer, effect.queue, effect.port, effect.cookie, effect.ack, effect.count, effect.seconds
             )
         )
-        if arrival is not None:
-            self.sim.schedule(arrival, self._arrive, segment)
+
+    def _transmit(self, segment: Segment, retransmission: bool) -> None:
+        now = self.sim.now
+        self.segments_sent += 1
+        decision = self.link.decide(segment, now)
+        dropped, reason = decision.dropped, decision.reason
+        arrival_ns = None
+        if not dropped:
+            if segment.dst in self.endpoints:
+                arrival_ns = to_ns(decision.arrival)  # delay >= 0: never before now
+            else:
+                reason = "host down" if segment.dst in self.crashed else "no such host"
+                dropped = True
+        self.events.append(
+            SegmentEvent(
+                now,
+                segment.src,
+                segment.dst,
+                flag_tuple(segment.flags),
+                segment.seq,
+                segment.ack,
+                len(segment.payload),
+                dropped,
+                retransmission,
+                None if arrival_ns is None else arrival_ns / NS,
+                reason,
+                segment.window,
+                segment.mss,
+                segment.src_port,
+                segment.dst_port,
+                segment_kind(segment.flags, len(segment.payload)),
+                segment.note,
+            )
+        )
+        if arrival_ns is not None:
+            self.sim.schedule_ns(arrival_ns, self._arrive, segment)
 
     def _arrive(self, segment: Segment) -> None:
         endpoint = self.endpoints.get(segment.dst)
         if endpoint is None:  # crashed while the segment was in flight
-            self.events.append(NoteEvent(_t(self.sim.now), segment.dst, "segment arrived at a crashed host: lost"))
+            self.events.append(
+                NoteEvent(self.sim.now, segment.dst, "segment arrived at a crashed host: lost", NoteKind.ARRIVED_AT_DEAD_HOST, segment.src)
+            )
             return
         endpoint.receive(segment, self.sim.now)
-        self.flush()
+        self._flush(endpoint)
 
-    def _fire(self, key: tuple[str, int, str], token: int, peer: str | None) -> None:
+    def _fire(self, key: tuple[str, int, Timer], token: int, peer: str | None) -> None:
         if self._timer_tokens.get(key) != token:
             return  # cancelled or re-armed since
         del self._timer_tokens[key]
         name, cid, kind = key
         if self.record_timers:
-            self.events.append(TimerEvent(_t(self.sim.now), name, peer, kind, "fired"))
-        self.endpoints[name].timer_expired(cid, kind, self.sim.now)
-        self.flush()
-
-    def _end_time(self) -> float:
-        """When the last thing happened (stale, cancelled timers do not count)."""
-        end = 0.0
-        for e in reversed(self.events):
-            if not isinstance(e, TimerEvent) or e.action == "fired":
-                end = max(end, e.t, getattr(e, "arrival", None) or 0.0)
-                break
-        return end
+            self.events.append(TimerEvent(self.sim.now, name, peer, kind, TimerAction.FIRED))
+        endpoint = self.endpoints[name]
+        endpoint.timer_expired(cid, kind, self.sim.now)
+        self._flush(endpoint)
 
     # -- result ------------------------------------------------------------------------
 
     def trace(self, params: dict[str, Any], stats: dict[str, Any] | None = None) -> Trace:
-        """The run's :class:`Trace`, with each endpoint's outcome."""
-        outcomes: dict[str, EndpointOutcome] = {}
+        """The run's :class:`Trace`, with its outcome derived from the events."""
         everyone = {name: self.endpoints.get(name) or self.crashed[name] for name in self._order}
         if self.crashed:
             stats = {**(stats or {}), "crashed": sorted(self.crashed)}
-        for name, ep in everyone.items():
-            conn = _primary_connection(ep)
-            if conn is None:
-                final = State.LISTEN.value if ep.listeners else State.CLOSED.value
-                error = None
-                established = None
-            else:
-                final = conn.state.value
-                error = conn.error
-                established = conn.established_at
-            sent = b"".join(bytes(c.send_data) for c in ep.all_connections)
-            delivered = b"".join(bytes(c.received) for c in ep.all_connections)
-            if name in self.crashed:
-                final, error = State.CLOSED.value, None  # its TCBs died with it
-            outcomes[name] = EndpointOutcome(
-                final_state=final,
-                error=error,
-                bytes_sent=len(sent),
-                bytes_delivered=len(delivered),
-                md5_sent=hashlib.md5(sent).hexdigest(),
-                md5_delivered=hashlib.md5(delivered).hexdigest(),
-                established_at=established,
-            )
-        digest_match = True
-        for name, ep in everyone.items():
-            for conn in ep.all_connections:
-                peer = everyone.get(conn.peer)
-                if peer is None:
-                    continue
-                got = hashlib.md5()
-                for other in peer.all_connections:
-                    if other.peer == name:
-                        got.update(bytes(other.received))
-                if hashlib.md5(bytes(conn.send_data)).hexdigest() != got.hexdigest():
-                    digest_match = False
-        return Trace(
-            params=params,
-            events=self.events,
-            outcome=Outcome(
-                endpoints=outcomes,
-                bytes_sent=sum(o.bytes_sent for o in outcomes.values()),
-                bytes_delivered=sum(o.bytes_delivered for o in outcomes.values()),
-                digest_match=digest_match,
-                end_time=self._end_time(),
-                stats=stats or {},
-            ),
-            endpoints=tuple(everyone),
+        outcome = derive_outcome(
+            self.events,
+            tuple(everyone),
+            {name: ep.ledger for name, ep in everyone.items()},
+            crashed=self.crashed,
+            stats=stats,
         )
-
-
-def _primary_connection(ep: Endpoint):  # noqa: ANN202 - internal
-    """The connection that stands for the endpoint in a two-party run: its first
-    connection that got past the handshake, else its first connection."""
-    for conn in ep.all_connections:
-        if conn.established_at is not None:
-            return conn
-    return ep.all_connections[0] if ep.all_connections else None
+        return Trace(params=params, events=self.events, outcome=outcome, endpoints=tuple(everyone))

@@ -25,7 +25,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ParameterError, check_nonnegative, check_positive
+from .errors import ParameterError
+from .params import Param, ParamSet
 
 TCP_RTO_MAX_LINUX = 120.0
 
@@ -63,14 +64,24 @@ class Profile:
 
     # -- derived timing rules ---------------------------------------------------------
 
-    def syn_timeouts(self) -> list[float]:
+    def _cached(self, name: str, compute):  # noqa: ANN001, ANN202 - a schedule, computed once per profile
+        value = self.__dict__.get(name)
+        if value is None:
+            value = compute()
+            object.__setattr__(self, name, value)  # a frozen dataclass: bypass, it is a cache
+        return value
+
+    def syn_timeouts(self) -> tuple[float, ...]:
         """The gaps between SYN transmissions, and the time of ETIMEDOUT.
 
         Returns the list of timer durations: the first len-1 expiries each retransmit
         the SYN, the last expiry gives up.  With the ``linux`` defaults that is
-        ``[1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64]``: SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19,
+        ``(1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64)``: SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19,
         35, 67 s and ETIMEDOUT at 131 s.
         """
+        return self._cached("_syn_timeouts", self._compute_syn_timeouts)
+
+    def _compute_syn_timeouts(self) -> tuple[float, ...]:
         limit = self.syn_give_up_after()
         durations: list[float] = []
         elapsed = 0.0
@@ -80,7 +91,7 @@ class Profile:
             durations.append(rto)
             elapsed += rto
             if elapsed >= limit - 1e-9:
-                return durations
+                return tuple(durations)
             retransmissions += 1
             # Linux tcp_retransmit_timer(): keep the RTO while icsk_retransmits <= linear limit
             if retransmissions > self.linear_syn_timeouts:
@@ -96,10 +107,13 @@ class Profile:
             return self.r2_syn
         return model_timeout(self.syn_retries, self.rto_initial, self.rto_max)
 
-    def synack_timeouts(self) -> list[float]:
+    def synack_timeouts(self) -> tuple[float, ...]:
         """Timer durations of a half-open request: each expiry but the last resends the
         SYN,ACK; the last drops the request.  ``linux``: 1, 2, 4, 8, 16, 32 → SYN,ACKs at
         0, 1, 3, 7, 15, 31 s and the request dropped at 63 s."""
+        return self._cached("_synack_timeouts", self._compute_synack_timeouts)
+
+    def _compute_synack_timeouts(self) -> tuple[float, ...]:
         durations: list[float] = []
         rto = self.rto_initial
         elapsed = 0.0
@@ -107,9 +121,9 @@ class Profile:
             durations.append(rto)
             elapsed += rto
             if self.synack_retries is not None and len(durations) > self.synack_retries:
-                return durations
+                return tuple(durations)
             if self.synack_retries is None and elapsed >= self.r2_syn - 1e-9:
-                return durations
+                return tuple(durations)
             rto = min(rto * 2, self.rto_max)
 
     def data_give_up_after(self) -> float:
@@ -120,46 +134,28 @@ class Profile:
         """
         if self.data_retries is None:
             return self.r2_data
-        return model_timeout(self.data_retries, self.rto_min, self.rto_max)
+        return self._cached("_data_give_up", lambda: model_timeout(self.data_retries, self.rto_min, self.rto_max))
 
     def with_overrides(self, **overrides: Any) -> Profile:
         """A copy with some fields changed, each validated (raises :class:`ParameterError`)."""
-        names = {f.name for f in dataclasses.fields(self)} - {"name"}
-        for key in overrides:
-            if key not in names:
-                raise ParameterError(key, overrides[key], f"a profile parameter, one of {', '.join(sorted(names))}")
-        changed = dataclasses.replace(self, **overrides)
+        checked = {}
+        for key, value in overrides.items():
+            if key not in _PROFILE_PARAM_SET:
+                raise ParameterError(key, value, f"a profile parameter, one of {', '.join(sorted(_PROFILE_PARAM_SET.names()))}")
+            checked[key] = _PROFILE_PARAM_SET[key].check(value)
+        changed = dataclasses.replace(self, **checked)
         changed.validate()
         return changed
 
     def validate(self) -> None:
-        """Check every field; raise :class:`ParameterError` naming the first bad one."""
-        for name in ("rto_initial", "rto_min", "rto_max", "r2_syn", "r2_data"):
-            check_positive(name, getattr(self, name))
-        check_nonnegative("time_wait", self.time_wait)
-        check_nonnegative("fin_timeout", self.fin_timeout, allow_none=True)
-        check_positive("delayed_ack_timeout", self.delayed_ack_timeout)
+        """Check every field against its declaration in :data:`PROFILE_PARAMS`, and the
+        fields against each other; raise :class:`ParameterError` naming the first bad one."""
+        for param in PROFILE_PARAMS:
+            param.check(getattr(self, param.name))
         if self.rto_min > self.rto_max:
-            raise ParameterError("rto_min", self.rto_min, f"at most rto_max={self.rto_max}")
-        for name in ("syn_retries", "synack_retries", "data_retries"):
-            check_nonnegative(name, getattr(self, name), integer=True, allow_none=True)
-            value = getattr(self, name)
-            if value is not None and value > 64:
-                raise ParameterError(name, value, "an integer from 0 to 64 or None")
-        check_nonnegative("linear_syn_timeouts", self.linear_syn_timeouts, integer=True)
-        check_positive("mss", self.mss, integer=True, minimum=1)
-        if self.mss > 65495:
-            raise ParameterError("mss", self.mss, "an integer from 1 to 65495")
-        check_positive("rcv_buffer", self.rcv_buffer, integer=True, minimum=1)
-        if self.rcv_buffer > 2**30:
-            raise ParameterError("rcv_buffer", self.rcv_buffer, "an integer from 1 to 2**30")
-        check_nonnegative("dupack_threshold", self.dupack_threshold, integer=True)
-        check_positive("syn_backlog", self.syn_backlog, integer=True, minimum=1)
-        check_positive("accept_backlog", self.accept_backlog, integer=True, minimum=1)
-        check_positive("clock_granularity", self.clock_granularity)
-        for name in ("delayed_ack", "syncookies", "delay_fin_ack"):
-            if not isinstance(getattr(self, name), bool):
-                raise ParameterError(name, getattr(self, name), "True or False")
+            raise ParameterError("rto_min", self.rto_min, f"at most rto_max={self.rto_max:g}")
+        if not self.rto_min <= self.rto_initial <= self.rto_max:
+            raise ParameterError("rto_initial", self.rto_initial, f"a number from rto_min={self.rto_min:g} to rto_max={self.rto_max:g}")
 
 
 def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_LINUX) -> float:
@@ -171,6 +167,36 @@ def model_timeout(boundary: int, rto_base: float, rto_max: float = TCP_RTO_MAX_L
     if boundary <= linear_backoff_thresh:
         return ((2 << boundary) - 1) * rto_base
     return ((2 << linear_backoff_thresh) - 1) * rto_base + (boundary - linear_backoff_thresh) * rto_max
+
+
+_HOUR, _DAY = 3600.0, 86400.0
+_RETRIES = "no count: give up at the R2 time instead (RFC 1122)"
+# Each field of Profile, declared once (type, meaning, allowed range).  The defaults are
+# None here: a scenario's profile parameter left at None takes the profile's own value.
+PROFILE_PARAMS: tuple[Param, ...] = (
+    Param("rto_initial", float, None, "retransmission timeout before any RTT sample, also the first SYN timeout (RFC 6298 §2.1)", "s", 0.001, _HOUR),
+    Param("rto_min", float, None, "lower clamp of the RTO (Linux TCP_RTO_MIN)", "s", 0.001, _HOUR),
+    Param("rto_max", float, None, "upper clamp of the RTO and of every backoff (Linux TCP_RTO_MAX)", "s", 0.001, _HOUR),
+    Param("syn_retries", int, None, "SYN retransmissions before connect() fails (tcp_syn_retries)", "", 0, 127, none_means=_RETRIES),
+    Param("linear_syn_timeouts", int, None, "SYN timeouts kept at rto_initial before doubling (tcp_syn_linear_timeouts)", "", 0, 127),
+    Param("synack_retries", int, None, "SYN,ACK retransmissions before a half-open request is dropped (tcp_synack_retries)", "", 0, 127, none_means=_RETRIES),
+    Param("data_retries", int, None, "retransmissions of data or FIN before giving up (tcp_retries2)", "", 0, 127, none_means=_RETRIES),
+    Param("r2_syn", float, None, "RFC 1122 R2 for a SYN: give up after this long when syn_retries is none", "s", 0.001, _DAY),
+    Param("r2_data", float, None, "RFC 1122 R2 for data: give up after this long when data_retries is none", "s", 0.001, _DAY),
+    Param("time_wait", float, None, "how long TIME-WAIT lasts (2·MSL; Linux TCP_TIMEWAIT_LEN)", "s", 0, _DAY),
+    Param("fin_timeout", float, None, "Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this", "s", 0, _DAY, none_means="no such timer (RFC 9293)"),
+    Param("delayed_ack", bool, None, "hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)"),
+    Param("delayed_ack_timeout", float, None, "the longest an ACK is held back", "s", 0.001, 0.5),
+    Param("delay_fin_ack", bool, None, "hold the ACK of a FIN back (Linux pingpong): a prompt close sends FIN,ACK"),
+    Param("clock_granularity", float, None, "G of RFC 6298: RTO = SRTT + max(G, 4·RTTVAR)", "s", 0.000001, 10.0),
+    Param("mss", int, None, "largest payload we accept and send (MTU 1500 minus 40 bytes of headers)", "bytes", 48, 65495),
+    Param("rcv_buffer", int, None, "receive buffer: the advertised window is what is free of it", "bytes", 1, 2**30),
+    Param("dupack_threshold", int, None, "duplicate ACKs that trigger a fast retransmit (0: never)", "", 0, 1000),
+    Param("syn_backlog", int, None, "capacity of a listener's SYN (half-open) queue", "", 1, 65535),
+    Param("accept_backlog", int, None, "capacity of a listener's accept queue (listen()'s backlog)", "", 1, 65535),
+    Param("syncookies", bool, None, "answer with a SYN cookie when the SYN queue is full (tcp_syncookies)"),
+)
+_PROFILE_PARAM_SET = ParamSet(PROFILE_PARAMS)
 
 
 PROFILES: dict[str, Profile] = {
@@ -226,7 +252,7 @@ PROFILES: dict[str, Profile] = {
 
 PROFILE_PARAMETERS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Profile) if f.name != "name")
 # Parameters for which None is a real value ("no count, use the R2 time"; "no FIN-WAIT-2 timeout").
-NULLABLE_PARAMETERS: tuple[str, ...] = ("syn_retries", "synack_retries", "data_retries", "fin_timeout")
+NULLABLE_PARAMETERS: tuple[str, ...] = tuple(p.name for p in PROFILE_PARAMS if p.none_means)
 
 
 def get_profile(name: str | Profile = "linux", **overrides: Any) -> Profile:
@@ -237,5 +263,4 @@ def get_profile(name: str | Profile = "linux", **overrides: Any) -> Profile:
         base = PROFILES[name]
     else:
         raise ParameterError("profile", name, f"one of {', '.join(PROFILES)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None or k in NULLABLE_PARAMETERS}
     return base.with_overrides(**overrides) if overrides else base

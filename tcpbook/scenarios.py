@@ -14,93 +14,157 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .apps import Client, Closer, Server, payload
+from .apps import Client, Closer, Server
 from .endpoint import Endpoint
-from .errors import ParameterError, check_nonnegative, check_positive, check_probability
-from .link import Link, parse_drop_rules
+from .errors import ParameterError
+from .link import DropRule, Link
 from .network import Network
-from .profiles import NULLABLE_PARAMETERS, PROFILE_PARAMETERS, PROFILES, Profile, get_profile
-from .segment import SEQ_SPACE, Flag, Segment
+from .params import Param, ParamSet
+from .payload import Payload as payload
+from .profiles import PROFILE_PARAMETERS, PROFILE_PARAMS, PROFILES, Profile, get_profile
+from .segment import SEQ_SPACE, SYN, Segment
 from .trace import Trace
 
-# Parameters every scenario understands, with their defaults.
-COMMON_DEFAULTS: dict[str, Any] = {
-    "profile": "linux",
-    "loss": 0.0,  # probability that any segment is lost
-    "loss_client": None,  # loss of segments sent by the client (overrides loss)
-    "loss_server": None,  # loss of segments sent by the server (overrides loss)
-    "drop": (),  # drop rules, SENDER:KIND[:N]
-    "seed": 0,  # seed of the link's random generator
-    "rtt": 0.1,  # round-trip time in seconds (one-way delay = rtt / 2)
-    "jitter": 0.0,  # extra one-way delay drawn from [0, jitter): allows reordering
-    "isn_client": 100,  # the client's initial sequence number
-    "isn_server": 300,  # the server's initial sequence number
-    "until": None,  # stop the run at this virtual time (None: when nothing is left to do)
-}
+_LONG = 1e6  # seconds: the longest delay or duration a parameter may ask for (11.6 days)
+MAX_BYTES = 200_000_000  # the largest amount an application may send in one run
 
-PARAMETER_HELP: dict[str, str] = {
-    "profile": "timing profile: linux (Linux >= 6.5 defaults) or rfc (RFC 793/1122 era)",
-    "loss": "probability in [0, 1] that any segment is lost",
-    "loss_client": "loss probability of segments the client sends (overrides loss)",
-    "loss_server": "loss probability of segments the server sends (overrides loss)",
-    "drop": "drop rule SENDER:KIND[:N], e.g. server:SYN-ACK:* (repeatable)",
-    "seed": "seed of the random losses (same seed, same run)",
-    "rtt": "round-trip time in seconds",
-    "jitter": "random extra one-way delay in [0, jitter) seconds (reordering)",
-    "isn_client": "client's initial sequence number (0 .. 2**32-1)",
-    "isn_server": "server's initial sequence number (0 .. 2**32-1)",
-    "until": "stop the run at this virtual time in seconds",
-    "bytes": "bytes the client's application sends",
-    "close_delay": "seconds the passive closer waits after end-of-file before it closes",
-    "closer": "who closes first: client or server",
-    "close_at": "time at which the (first) close happens, seconds",
-    "response_bytes": "bytes the server sends back after the client's half-close",
-    "how": "abort flavour: unread (close with unread data) or abort (ABORT call)",
-    "attack_rate": "spoofed SYNs per second",
-    "attack_duration": "seconds the flood lasts",
-    "attack_pattern": "spoofed SYN arrivals: even (evenly spaced) or poisson (random, same mean rate)",
-    "clients": "number of legitimate clients",
-    "client_interval": "seconds between legitimate clients' connection attempts",
-    "client_start": "time of the first legitimate connection attempt",
-    "crash": "the client's host dies right after send() returns",
-    "old_isn": "sequence number of the stale SYN from an earlier connection",
-    "port": "server port the client connects to",
-}
+
+def _drop_rule(text: Any) -> str:
+    return str(DropRule.parse(text))
+
+
+# Parameters every scenario understands.
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param("profile", str, "linux", "timing profile: linux (Linux >= 6.5 defaults) or rfc (RFC 793/1122 era)", choices=tuple(PROFILES)),
+    Param("loss", float, 0.0, "probability that any segment is lost", "", 0, 1),
+    Param("loss_client", float, None, "loss probability of segments the client sends", "", 0, 1, none_means="same as loss"),
+    Param("loss_server", float, None, "loss probability of segments the server sends", "", 0, 1, none_means="same as loss"),
+    Param("drop", list, (), "drop rules SENDER:KIND[:N], e.g. server:SYN-ACK:* (repeatable)", item_check=_drop_rule),
+    Param("seed", int, 0, "seed of the random losses (same seed, same run)", "", -(2**63), 2**63 - 1),
+    Param("rtt", float, 0.1, "round-trip time", "s", 0, 3600),
+    Param("jitter", float, 0.0, "random extra one-way delay in [0, jitter) (may reorder)", "s", 0, 3600),
+    Param("isn_client", int, 100, "the client's initial sequence number", "", 0, SEQ_SPACE - 1),
+    Param("isn_server", int, 300, "the server's initial sequence number", "", 0, SEQ_SPACE - 1),
+    Param("until", float, None, "stop the run at this virtual time", "s", 0, _LONG, none_means="when nothing is left to do"),
+)
+COMMON_DEFAULTS: dict[str, Any] = {p.name: p.default for p in COMMON_PARAMS}
+
+# The scenarios' own parameters; a scenario may give one its own default (Param.with_default).
+BYTES = Param("bytes", int, 0, "bytes the client's application sends", "bytes", 0, MAX_BYTES)
+CLOSE_DELAY = Param("close_delay", float, 0.2, "seconds the passive closer waits after end-of-file before it closes", "s", 0, _LONG)
+CLOSER = Param("closer", str, "client", "who closes first", choices=("client", "server"))
+CLOSE_AT = Param("close_at", float, 1.0, "time at which the (first) close happens", "s", 0, _LONG)
+RESPONSE_BYTES = Param("response_bytes", int, 8000, "bytes the server sends back after the client's half-close", "bytes", 0, MAX_BYTES)
+HOW = Param("how", str, "unread", "abort flavour: unread (close with unread data) or abort (ABORT call)", choices=("unread", "abort"))
+CRASH = Param("crash", bool, False, "the client's host dies right after send() returns")
+OLD_ISN = Param("old_isn", int, None, "sequence number of the stale SYN", "", 0, SEQ_SPACE - 1, none_means="isn_client - 10")
+PORT = Param("port", int, 81, "server port the client connects to", "", 1, 65535)
+ATTACK_RATE = Param("attack_rate", float, 50.0, "spoofed SYNs per second", "SYN/s", 0, 100_000)
+ATTACK_DURATION = Param("attack_duration", float, 30.0, "seconds the flood lasts", "s", 0, 10_000)
+ATTACK_PATTERN = Param("attack_pattern", str, "even", "spoofed SYN arrivals: even (evenly spaced) or poisson (random, same mean rate)", choices=("even", "poisson"))
+CLIENTS = Param("clients", int, 10, "number of legitimate clients", "", 1, 1000)
+CLIENT_INTERVAL = Param("client_interval", float, 2.0, "seconds between legitimate clients' connection attempts", "s", 0, 10_000)
+CLIENT_START = Param("client_start", float, 5.0, "time of the first legitimate connection attempt", "s", 0, 10_000)
+MAX_FLOOD = 1_000_000  # spoofed SYNs in one run (attack_rate × attack_duration)
+
+Builder = Callable[[Network, Profile, dict[str, Any]], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named run: what it shows, its own parameters and a builder."""
+    """A named run: what it shows, its own parameters, its profile defaults and a builder."""
 
     name: str
     summary: str
-    builder: Callable[[Network, Profile, dict[str, Any]], dict[str, Any] | None]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    profile_defaults: dict[str, Any] = field(default_factory=dict)
+    builder: Builder
+    own: tuple[Param, ...] = ()
+    profile_defaults: tuple[tuple[str, Any], ...] = ()  # profile values this scenario starts from
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The scenario's own parameters with their defaults."""
+        return {p.name: p.default for p in self.own}
+
+    @property
+    def params(self) -> ParamSet:
+        """Every parameter it accepts: the common ones, the profile's, its own."""
+        cached = self.__dict__.get("_params")
+        if cached is None:
+            profile_defaults = dict(self.profile_defaults)
+            profile = [_scenario_level(p, profile_defaults.get(p.name)) for p in PROFILE_PARAMS]
+            cached = ParamSet((*COMMON_PARAMS, *profile, *self.own))
+            object.__setattr__(self, "_params", cached)
+        return cached
 
     def parameters(self) -> dict[str, Any]:
-        """Every parameter this scenario accepts, with its default."""
-        params = dict(COMMON_DEFAULTS)
-        for name in PROFILE_PARAMETERS:
-            params[name] = self.profile_defaults.get(name)
-        params.update(self.defaults)
-        return params
+        """Every parameter this scenario accepts, with its default (None: the profile's value)."""
+        return self.params.defaults()
+
+    def validate(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Every parameter's value for a run with ``given`` (each checked)."""
+        p = self.params.check_all(given, owner=f"scenario {self.name!r}")
+        self.check_together(p)
+        return p
+
+    def check_together(self, p: dict[str, Any]) -> None:
+        """Checks that involve more than one parameter."""
+        if self.name == "syn-flood" and p["attack_rate"] * p["attack_duration"] > MAX_FLOOD:
+            raise ParameterError("attack_rate", p["attack_rate"], f"a rate whose flood (rate x duration) is at most {MAX_FLOOD} SYNs")
+        if p.get("old_isn") is not None and p["old_isn"] == p["isn_client"]:
+            raise ParameterError("old_isn", p["old_isn"], "an integer from 0 to 4294967295 other than isn_client")
+
+
+def _scenario_level(param: Param, default: Any) -> Param:
+    """A profile parameter as a scenario sees it: left at None it takes the profile's value
+    (a nullable one, set to None on purpose, means its own None: "no count" …)."""
+    if default is not None:
+        return param.with_default(default)
+    if param.none_means:
+        return param
+    return Param(param.name, param.kind, None, param.help, param.unit, param.low, param.high, param.choices, "the profile's value")
+
+
+def _profile_overrides(given: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    """The profile fields this run changes: set to a value, or a nullable one set to None."""
+    nullable = {param.name for param in PROFILE_PARAMS if param.none_means}
+    return {name: p[name] for name in PROFILE_PARAMETERS if p[name] is not None or (name in given and name in nullable)}
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, summary: str, defaults: dict[str, Any] | None = None, profile_defaults: dict[str, Any] | None = None):  # noqa: ANN201
-    """Register a scenario builder under ``name``."""
+def scenario(
+    name: str, summary: str, own: tuple[Param, ...] | dict[str, Any] = (), profile_defaults: dict[str, Any] | None = None
+):  # noqa: ANN201
+    """Register a scenario builder under ``name``, with its own parameters.
 
-    def register(builder: Callable[[Network, Profile, dict[str, Any]], dict[str, Any] | None]):  # noqa: ANN202
-        SCENARIOS[name] = Scenario(name, summary, builder, dict(defaults or {}), dict(profile_defaults or {}))
+    ``own`` declares them: :class:`~tcpbook.params.Param` objects, or — for parameters
+    some scenario already declares (``bytes``, ``close_delay``, ``response_bytes`` …) — a
+    dict of name → this scenario's default.
+    """
+    if isinstance(own, dict):
+        own = tuple(_known_param(key).with_default(value) for key, value in own.items())
+    for param in own:
+        if not isinstance(param, Param):
+            raise ParameterError("own", param, "Param declarations (tcpbook.params.Param) or a dict of known names")
+
+    def register(builder: Builder) -> Builder:
+        SCENARIOS[name] = Scenario(name, summary, builder, tuple(own), tuple((profile_defaults or {}).items()))
         return builder
 
     return register
+
+
+def _known_param(name: str) -> Param:
+    for sc in SCENARIOS.values():
+        for param in sc.own:
+            if param.name == name:
+                return param
+    known = sorted({p.name for sc in SCENARIOS.values() for p in sc.own})
+    raise ParameterError(name, name, f"a parameter some scenario declares ({', '.join(known)}), or a tcpbook.params.Param")
 
 
 def _client_server(net: Network, profile: Profile, p: dict[str, Any]) -> tuple[Endpoint, Endpoint]:
@@ -116,14 +180,14 @@ def _open_and_send(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     net.add(server, Server(close_on_eof=False))
 
 
-scenario("handshake", "three-way handshake only (client sends BYTES right after, if any)", {"bytes": 0})(_open_and_send)
-scenario("transfer", "handshake, then the client sends BYTES; nobody closes", {"bytes": 14600})(_open_and_send)
+scenario("handshake", "three-way handshake only (client sends BYTES right after, if any)", (BYTES,))(_open_and_send)
+scenario("transfer", "handshake, then the client sends BYTES; nobody closes", (BYTES.with_default(14600),))(_open_and_send)
 
 
 @scenario(
     "close",
     "open, then CLOSER closes; the other side closes CLOSE_DELAY s after end-of-file",
-    {"bytes": 0, "closer": "client", "close_delay": 0.2},
+    (BYTES, CLOSER, CLOSE_DELAY),
 )
 def _close(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
@@ -162,7 +226,7 @@ def _close_if_open(net: Network, endpoint: Endpoint, peer: str) -> None:
 @scenario(
     "full",
     "open, the client sends BYTES and closes; the server closes CLOSE_DELAY s after end-of-file",
-    {"bytes": 4380, "close_delay": 0.2, "crash": False},
+    (BYTES.with_default(4380), CLOSE_DELAY, CRASH),
 )
 def _full(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
@@ -170,14 +234,14 @@ def _full(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     net.add(server, Server(close_delay=p["close_delay"]))
 
 
-@scenario("simultaneous-open", "both sides connect() to each other at once; the SYNs cross", {"bytes": 0})
+@scenario("simultaneous-open", "both sides connect() to each other at once; the SYNs cross", (BYTES,))
 def _simultaneous_open(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
     net.add(client, Client(peer="server", port=5001, local_port=5000, data=payload(p["bytes"], p["seed"]), after_send=None))
     net.add(server, Client(peer="client", port=5000, local_port=5001, after_send=None))
 
 
-@scenario("simultaneous-close", "both sides close at CLOSE_AT; the FINs cross (CLOSING)", {"close_at": 1.0})
+@scenario("simultaneous-close", "both sides close at CLOSE_AT; the FINs cross (CLOSING)", (CLOSE_AT,))
 def _simultaneous_close(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
     net.add(client, Client(after_send=None), Closer("server", p["close_at"]))
@@ -187,7 +251,7 @@ def _simultaneous_close(net: Network, profile: Profile, p: dict[str, Any]) -> No
 @scenario(
     "half-close",
     "client sends BYTES and half-closes; the server keeps sending RESPONSE_BYTES from CLOSE-WAIT",
-    {"bytes": 1000, "response_bytes": 8000, "close_delay": 0.0},
+    (BYTES.with_default(1000), RESPONSE_BYTES, CLOSE_DELAY.with_default(0.0)),
 )
 def _half_close(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
@@ -198,7 +262,7 @@ def _half_close(net: Network, profile: Profile, p: dict[str, Any]) -> None:
 @scenario(
     "old-duplicate-syn",
     "a stale SYN from an old connection arrives first and is rejected with RST (RFC 9293 Figure 8)",
-    {"old_isn": None},
+    (OLD_ISN,),
 )
 def _old_duplicate(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
@@ -210,11 +274,11 @@ def _old_duplicate(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     net.link.hold[("client", "SYN", 2)] = 2.5 * delay
     net.add(client, Client(local_port=40000, after_send=None))
     net.add(server, Server(close_on_eof=False))
-    ghost = Segment("client", "server", 40000, 80, old_isn, 0, Flag.SYN, mss=profile.mss, note="old duplicate")
+    ghost = Segment("client", "server", 40000, 80, old_isn, 0, SYN, mss=profile.mss, note="old duplicate")
     net.inject(ghost, 0.0)
 
 
-@scenario("refused", "connect() to a port nobody listens on: RST, ECONNREFUSED", {"port": 81})
+@scenario("refused", "connect() to a port nobody listens on: RST, ECONNREFUSED", (PORT,))
 def _refused(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
     net.add(client, Client(port=p["port"], after_send=None))
@@ -224,7 +288,7 @@ def _refused(net: Network, profile: Profile, p: dict[str, Any]) -> None:
 @scenario(
     "abort",
     "the server closes with unread data (how=unread) or the client aborts (how=abort): RST",
-    {"bytes": 3000, "how": "unread", "close_at": 0.5},
+    (BYTES.with_default(3000), HOW, CLOSE_AT.with_default(0.5)),
 )
 def _abort(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
@@ -240,15 +304,7 @@ def _abort(net: Network, profile: Profile, p: dict[str, Any]) -> None:
 @scenario(
     "syn-flood",
     "spoofed SYNs fill the SYN queue; legitimate CLIENTS try to connect (SYN cookies optional)",
-    {
-        "attack_rate": 50.0,
-        "attack_duration": 30.0,
-        "clients": 10,
-        "client_interval": 2.0,
-        "client_start": 5.0,
-        "bytes": 100,
-        "attack_pattern": "even",
-    },
+    (ATTACK_RATE, ATTACK_DURATION, CLIENTS, CLIENT_INTERVAL, CLIENT_START, BYTES.with_default(100), ATTACK_PATTERN),
     profile_defaults={"syn_backlog": 32, "syncookies": False},
 )
 def _syn_flood(net: Network, profile: Profile, p: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +333,7 @@ def _syn_flood(net: Network, profile: Profile, p: dict[str, Any]) -> dict[str, A
     for k, t in enumerate(times):
         port = 1024 + rng.randrange(60000)
         isn = rng.randrange(SEQ_SPACE)
-        net.inject(Segment(f"spoofed-{k}", "server", port, 80, isn, 0, Flag.SYN, mss=1460, note="spoofed"), t)
+        net.inject(Segment(f"spoofed-{k}", "server", port, 80, isn, 0, SYN, mss=1460, note="spoofed"), t)
     names = []
     for i in range(p["clients"]):
         name = f"client-{i + 1}"
@@ -308,58 +364,7 @@ def _syn_flood(net: Network, profile: Profile, p: dict[str, Any]) -> dict[str, A
 
 def validate_params(sc: Scenario, params: dict[str, Any]) -> dict[str, Any]:
     """Merge ``params`` with the scenario's defaults and check every value."""
-    allowed = sc.parameters()
-    for key in params:
-        if key not in allowed:
-            raise ParameterError(key, params[key], f"a parameter of scenario {sc.name!r}: {', '.join(sorted(allowed))}")
-    p = {**allowed, **params}
-    if p["profile"] not in PROFILES and not isinstance(p["profile"], Profile):
-        raise ParameterError("profile", p["profile"], f"one of {', '.join(PROFILES)}")
-    check_probability("loss", p["loss"])
-    for key in ("loss_client", "loss_server"):
-        if p[key] is not None:
-            check_probability(key, p[key])
-    p["drop"] = tuple(str(r) for r in parse_drop_rules(p["drop"]))
-    if isinstance(p["seed"], bool) or not isinstance(p["seed"], int):
-        raise ParameterError("seed", p["seed"], "an integer")
-    check_nonnegative("rtt", p["rtt"])
-    check_nonnegative("jitter", p["jitter"])
-    for key in ("isn_client", "isn_server"):
-        if isinstance(p[key], bool) or not isinstance(p[key], int) or not 0 <= p[key] < SEQ_SPACE:
-            raise ParameterError(key, p[key], "an integer from 0 to 4294967295")
-    if p["until"] is not None:
-        check_positive("until", p["until"])
-    if "bytes" in p:
-        check_nonnegative("bytes", p["bytes"], integer=True)
-        if p["bytes"] > 200_000_000:
-            raise ParameterError("bytes", p["bytes"], "an integer from 0 to 200000000")
-    for key in ("close_delay", "close_at", "response_bytes"):
-        if key in p and p[key] is not None:
-            check_nonnegative(key, p[key], integer=key == "response_bytes")
-    if "closer" in p and p["closer"] not in ("client", "server"):
-        raise ParameterError("closer", p["closer"], "client or server")
-    if "how" in p and p["how"] not in ("unread", "abort"):
-        raise ParameterError("how", p["how"], "unread or abort")
-    if "crash" in p and not isinstance(p["crash"], bool):
-        raise ParameterError("crash", p["crash"], "True or False")
-    if "port" in p and (isinstance(p["port"], bool) or not isinstance(p["port"], int) or not 1 <= p["port"] <= 65535):
-        raise ParameterError("port", p["port"], "an integer from 1 to 65535")
-    old_isn = p.get("old_isn")
-    if old_isn is not None and (not isinstance(old_isn, int) or not 0 <= old_isn < SEQ_SPACE or old_isn == p["isn_client"]):
-        raise ParameterError("old_isn", old_isn, "an integer from 0 to 4294967295 other than isn_client")
-    if sc.name == "syn-flood":
-        check_nonnegative("attack_rate", p["attack_rate"])
-        check_nonnegative("attack_duration", p["attack_duration"])
-        if p["attack_pattern"] not in ("even", "poisson"):
-            raise ParameterError("attack_pattern", p["attack_pattern"], "even or poisson")
-        if p["attack_rate"] * p["attack_duration"] > 1_000_000:
-            raise ParameterError("attack_rate", p["attack_rate"], "a rate whose flood (rate x duration) is at most 1000000 SYNs")
-        check_positive("clients", p["clients"], integer=True, minimum=1)
-        if p["clients"] > 1000:
-            raise ParameterError("clients", p["clients"], "an integer from 1 to 1000")
-        check_nonnegative("client_interval", p["client_interval"])
-        check_nonnegative("client_start", p["client_start"])
-    return p
+    return sc.validate(params)
 
 
 def simulate(scenario_name: str = "full", **params: Any) -> Trace:
@@ -376,16 +381,14 @@ def simulate(scenario_name: str = "full", **params: Any) -> Trace:
     ``loss_server``, ``drop``, ``seed``, ``rtt``, ``jitter``, ``isn_client``,
     ``isn_server``, ``until``), any profile parameter (``syn_retries``,
     ``synack_retries``, ``mss``, ``time_wait``, ``delayed_ack``, ``syncookies``,
-    ``syn_backlog`` …) and the scenario's own (see :func:`describe`).  A wrong
-    name or value raises :class:`~tcpbook.errors.ParameterError`.
+    ``syn_backlog`` …) and the scenario's own (see :func:`describe`, or
+    :func:`parameter_table`).  A wrong name or value raises
+    :class:`~tcpbook.errors.ParameterError`; a run that does not end within its event
+    budget raises :class:`~tcpbook.simulator.RunDidNotFinish`.
     """
     sc = get_scenario(scenario_name)
-    p = validate_params(sc, params)
-    overrides = {name: p[name] for name in PROFILE_PARAMETERS if p.get(name) is not None}
-    for name in NULLABLE_PARAMETERS:
-        if name in params and params[name] is None:
-            overrides[name] = None
-    profile = get_profile(p["profile"], **overrides)
+    p = sc.validate(params)
+    profile = get_profile(p["profile"], **_profile_overrides(params, p))
     loss_by_sender = {}
     if p["loss_client"] is not None:
         loss_by_sender["client"] = p["loss_client"]
@@ -394,19 +397,38 @@ def simulate(scenario_name: str = "full", **params: Any) -> Trace:
     link = Link(delay=p["rtt"] / 2, loss=p["loss"], loss_by_sender=loss_by_sender, drop_rules=list(p["drop"]), jitter=p["jitter"], seed=p["seed"])
     net = Network(link)
     extra = sc.builder(net, profile, p) or {}
+    _check_rule_senders(p["drop"], net)
     net.run(until=p["until"])
     stats_fn = extra.get("stats")
-    record = {
-        "scenario": sc.name,
-        **{
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in p.items()
-            if not (k in PROFILE_PARAMETERS and v is None and k not in params)
-        },
-    }
-    if isinstance(record["profile"], Profile):
-        record["profile"] = record["profile"].name
+    record = {"scenario": sc.name}
+    for k, v in p.items():
+        if v is None and k in PROFILE_PARAMETERS and k not in params:
+            continue  # a profile parameter nobody set: the profile's value, not recorded
+        record[k] = list(v) if isinstance(v, tuple) else v
     return net.trace(record, stats_fn() if stats_fn else None)
+
+
+def _check_rule_senders(rules: tuple[str, ...], net: Network) -> None:
+    """A drop rule must name someone who sends in this run (a typo would match nothing)."""
+    for rule in rules:
+        sender = rule.split(":", 1)[0]
+        if not net.can_send(sender):
+            raise ParameterError("drop", rule, f"a rule whose SENDER sends in this run: {', '.join(net.senders())}")
+
+
+def parameter_table(name: str) -> list[dict[str, Any]]:
+    """The parameters of scenario ``name`` as rows (name, default, allowed, meaning) — for
+    the API documentation and for instructors' handouts."""
+    sc = get_scenario(name)
+    own = {p.name for p in sc.own}
+    rows = []
+    for p in sc.params:
+        default = p.default
+        if default is None and p.name in PROFILE_PARAMETERS:
+            default = "profile"
+        rows.append({"name": p.name, "scope": "scenario" if p.name in own else ("profile" if p.name in PROFILE_PARAMETERS else "common"),
+                     "default": list(default) if isinstance(default, tuple) else default, "allowed": p.allowed(), "meaning": p.help})
+    return rows
 
 
 def get_scenario(name: str) -> Scenario:
@@ -419,5 +441,5 @@ def get_scenario(name: str) -> Scenario:
 def describe(name: str) -> str:
     """One paragraph: what the scenario does and its own parameters with defaults."""
     sc = get_scenario(name)
-    own = ", ".join(f"{k}={v!r}" for k, v in sc.defaults.items())
+    own = ", ".join(f"{p.name}={p.default!r}" for p in sc.own)
     return f"{sc.name}: {sc.summary}" + (f" (parameters: {own})" if own else "")

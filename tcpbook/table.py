@@ -1,17 +1,19 @@
-"""TCP's connection state machine, written down once.
+"""TCP's connection state machine, written down once — and it decides.
 
-This module is the single source of truth for the eleven states of RFC 9293
-(§3.3.2, Figure 5) and the arcs between them.  The :class:`~tcpbook.endpoint.Endpoint`
-checks every state change it makes against :data:`TRANSITIONS`; the state diagram
-is drawn from it; the tests compare it with the RFC.  A diagram can never disagree
-with the code, because it *is* the code.
+This module is the single source of truth for the eleven states of RFC 9293 (§3.3.2,
+Figure 5) and the arcs between them.  The endpoint never chooses a next state itself:
+it names what happened (an :class:`~tcpbook.vocabulary.Event`) and asks
+:func:`next_state`, which returns the arc or raises :class:`IllegalTransition`.  The
+state diagram is drawn from :data:`TRANSITIONS`; the tests compare it with the RFC.
+A diagram can never disagree with the code, because it *is* the code.
 
 Each :class:`Arc` reads like a line of the RFC's figure::
 
     CLOSED --active OPEN / snd SYN--> SYN-SENT
 
-``event`` is what happens (a user call, an arriving segment, a timer), ``sends``
-is what the endpoint transmits as it moves (``""`` for nothing).
+``event`` is what happens (a user call, an arriving segment, a timer), ``sends`` what
+the endpoint transmits as it moves (``""`` for nothing).  Every (state, event) pair has
+one arc at most, so :func:`next_state` needs no further hint.
 """
 
 from __future__ import annotations
@@ -19,72 +21,23 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .errors import TcpbookError
+from .vocabulary import SYNCHRONIZED, Event, State
 
-class State(enum.Enum):
-    """The connection states of RFC 9293 §3.3.2, spelled as the RFC spells them."""
-
-    CLOSED = "CLOSED"  # no connection state at all (§3.3.2: "fictional" state)
-    LISTEN = "LISTEN"  # waiting for a connection request from any remote TCP
-    SYN_SENT = "SYN-SENT"  # sent a SYN, waiting for a matching SYN (active open)
-    SYN_RECEIVED = "SYN-RECEIVED"  # got and sent a SYN, waiting for its ACK
-    ESTABLISHED = "ESTABLISHED"  # open: data flows both ways
-    FIN_WAIT_1 = "FIN-WAIT-1"  # we closed and sent FIN; waiting for its ACK or the peer's FIN
-    FIN_WAIT_2 = "FIN-WAIT-2"  # our FIN is ACKed; waiting for the peer's FIN
-    CLOSE_WAIT = "CLOSE-WAIT"  # the peer closed; waiting for our application to close
-    CLOSING = "CLOSING"  # both closed at once; waiting for the ACK of our FIN
-    LAST_ACK = "LAST-ACK"  # peer closed first, we closed; waiting for the ACK of our FIN
-    TIME_WAIT = "TIME-WAIT"  # waiting 2*MSL so the peer surely got our last ACK
-
-    @property
-    def linux_name(self) -> str:
-        """The spelling used by Linux ``ss``/``netstat`` (``SYN_RECV``, ``TIME_WAIT``…)."""
-        return _LINUX_NAMES[self]
-
-    def __str__(self) -> str:  # print the RFC spelling
-        return self.value
-
-    @classmethod
-    def parse(cls, text: str) -> State:
-        """Accept the RFC spelling (``SYN-SENT``) or the Linux one (``SYN_SENT``)."""
-        wanted = text.strip().upper().replace("_", "-")
-        if wanted == "SYN-RECV":
-            wanted = "SYN-RECEIVED"
-        if wanted in ("FIN-WAIT1", "FIN-WAIT2"):
-            wanted = wanted[:-1] + "-" + wanted[-1]
-        for state in cls:
-            if state.value == wanted:
-                return state
-        raise ValueError(f"state {text!r} is not a TCP state; allowed: {', '.join(s.value for s in cls)}")
-
-
-_LINUX_NAMES = {
-    State.CLOSED: "CLOSE",
-    State.LISTEN: "LISTEN",
-    State.SYN_SENT: "SYN_SENT",
-    State.SYN_RECEIVED: "SYN_RECV",
-    State.ESTABLISHED: "ESTAB",
-    State.FIN_WAIT_1: "FIN_WAIT1",
-    State.FIN_WAIT_2: "FIN_WAIT2",
-    State.CLOSE_WAIT: "CLOSE_WAIT",
-    State.CLOSING: "CLOSING",
-    State.LAST_ACK: "LAST_ACK",
-    State.TIME_WAIT: "TIME_WAIT",
-}
-
-
-# States in which both sides' sequence numbers are known (RFC 9293 §3.10.7.4's
-# "synchronized states"): the closing half of Figure 5.
-SYNCHRONIZED: frozenset[State] = frozenset(
-    {
-        State.ESTABLISHED,
-        State.FIN_WAIT_1,
-        State.FIN_WAIT_2,
-        State.CLOSE_WAIT,
-        State.CLOSING,
-        State.LAST_ACK,
-        State.TIME_WAIT,
-    }
-)
+__all__ = [
+    "FIGURE_5_ARCS",
+    "SYNCHRONIZED",
+    "TRANSITIONS",
+    "Arc",
+    "Event",
+    "IllegalTransition",
+    "Phase",
+    "State",
+    "arcs_from",
+    "find_arc",
+    "is_arc",
+    "next_state",
+]
 
 
 class Phase(enum.Enum):
@@ -100,7 +53,7 @@ class Arc:
     """One arc of the state diagram: ``source --event / sends--> target``."""
 
     source: State
-    event: str  # RFC-style event name, e.g. "rcv SYN,ACK"
+    event: Event
     sends: str  # segment sent while taking the arc, "" for none
     target: State
     phase: Phase
@@ -118,90 +71,123 @@ class Arc:
         return f"{self.event} / {self.sends or '-'}"
 
 
-S = State
-# The arcs of RFC 9293 Figure 5 with the notes of §3.5 and §3.10.  The event strings
-# are the vocabulary the endpoint uses when it reports why it changed state.
+S, E = State, Event
+_GIVE_UP = "retries or time budget exhausted (§3.10.8 USER TIMEOUT): ETIMEDOUT"
+# The arcs of RFC 9293 Figure 5 with the notes of §3.5 and §3.10.
 TRANSITIONS: tuple[Arc, ...] = (
-    Arc(S.CLOSED, "passive OPEN", "", S.LISTEN, Phase.OPEN, "create TCB", in_figure_5=True),
-    Arc(S.CLOSED, "active OPEN", "SYN", S.SYN_SENT, Phase.OPEN, "create TCB", in_figure_5=True),
-    Arc(S.LISTEN, "rcv SYN", "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, in_figure_5=True),
-    Arc(S.LISTEN, "SEND", "SYN", S.SYN_SENT, Phase.OPEN, in_figure_5=True),
-    Arc(S.LISTEN, "CLOSE", "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
-    Arc(S.SYN_SENT, "CLOSE", "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
+    Arc(S.CLOSED, E.PASSIVE_OPEN, "", S.LISTEN, Phase.OPEN, "create TCB", in_figure_5=True),
+    Arc(S.CLOSED, E.ACTIVE_OPEN, "SYN", S.SYN_SENT, Phase.OPEN, "create TCB", in_figure_5=True),
+    Arc(S.LISTEN, E.RCV_SYN, "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, in_figure_5=True),
+    Arc(S.LISTEN, E.SEND, "SYN", S.SYN_SENT, Phase.OPEN, in_figure_5=True),
+    Arc(S.LISTEN, E.CLOSE, "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
+    Arc(S.SYN_SENT, E.CLOSE, "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
     Arc(
         S.SYN_SENT,
-        "rcv SYN",
+        E.RCV_SYN,
         "SYN,ACK",
         S.SYN_RECEIVED,
         Phase.OPEN,
         "simultaneous open; RFC 793's figure says 'snd ACK', RFC 9293 corrects it",
         in_figure_5=True,
     ),
-    Arc(S.SYN_SENT, "rcv SYN,ACK", "ACK", S.ESTABLISHED, Phase.OPEN, in_figure_5=True),
-    Arc(S.SYN_RECEIVED, "rcv ACK of SYN", "", S.ESTABLISHED, Phase.OPEN, in_figure_5=True),
-    Arc(S.SYN_RECEIVED, "CLOSE", "FIN", S.FIN_WAIT_1, Phase.CLOSE, in_figure_5=True),
-    Arc(S.SYN_RECEIVED, "rcv RST", "", S.LISTEN, Phase.RESET, "if reached by passive open (§3.10.7.4)", in_figure_5=True),
-    Arc(S.SYN_RECEIVED, "rcv RST", "", S.CLOSED, Phase.RESET, "if reached by active open: connection refused", in_figure_5=True),
-    Arc(S.ESTABLISHED, "CLOSE", "FIN", S.FIN_WAIT_1, Phase.CLOSE, in_figure_5=True),
-    Arc(S.ESTABLISHED, "rcv FIN", "ACK", S.CLOSE_WAIT, Phase.CLOSE, in_figure_5=True),
-    Arc(S.FIN_WAIT_1, "rcv ACK of FIN", "", S.FIN_WAIT_2, Phase.CLOSE, in_figure_5=True),
-    Arc(S.FIN_WAIT_1, "rcv FIN", "ACK", S.CLOSING, Phase.CLOSE, "simultaneous close", in_figure_5=True),
-    Arc(S.FIN_WAIT_1, "rcv FIN,ACK of FIN", "ACK", S.TIME_WAIT, Phase.CLOSE, "FIN and ACK of our FIN together", in_figure_5=True),
-    Arc(S.FIN_WAIT_2, "rcv FIN", "ACK", S.TIME_WAIT, Phase.CLOSE, in_figure_5=True),
-    Arc(S.CLOSING, "rcv ACK of FIN", "", S.TIME_WAIT, Phase.CLOSE, in_figure_5=True),
-    Arc(S.CLOSE_WAIT, "CLOSE", "FIN", S.LAST_ACK, Phase.CLOSE, in_figure_5=True),
-    Arc(S.LAST_ACK, "rcv ACK of FIN", "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
-    Arc(S.TIME_WAIT, "timeout=2MSL", "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
+    Arc(S.SYN_SENT, E.RCV_SYN_ACK, "ACK", S.ESTABLISHED, Phase.OPEN, in_figure_5=True),
+    Arc(S.SYN_RECEIVED, E.RCV_ACK_OF_SYN, "", S.ESTABLISHED, Phase.OPEN, in_figure_5=True),
+    Arc(S.SYN_RECEIVED, E.CLOSE, "FIN", S.FIN_WAIT_1, Phase.CLOSE, in_figure_5=True),
+    Arc(S.SYN_RECEIVED, E.RCV_RST, "", S.LISTEN, Phase.RESET, "if reached by passive open (§3.10.7.4)", in_figure_5=True),
+    Arc(S.SYN_RECEIVED, E.RCV_RST_REFUSED, "", S.CLOSED, Phase.RESET, "if reached by active open: connection refused", in_figure_5=True),
+    Arc(S.ESTABLISHED, E.CLOSE, "FIN", S.FIN_WAIT_1, Phase.CLOSE, in_figure_5=True),
+    Arc(S.ESTABLISHED, E.RCV_FIN, "ACK", S.CLOSE_WAIT, Phase.CLOSE, in_figure_5=True),
+    Arc(S.FIN_WAIT_1, E.RCV_ACK_OF_FIN, "", S.FIN_WAIT_2, Phase.CLOSE, in_figure_5=True),
+    Arc(S.FIN_WAIT_1, E.RCV_FIN, "ACK", S.CLOSING, Phase.CLOSE, "simultaneous close", in_figure_5=True),
+    Arc(S.FIN_WAIT_1, E.RCV_FIN_ACK_OF_FIN, "ACK", S.TIME_WAIT, Phase.CLOSE, "FIN and ACK of our FIN together", in_figure_5=True),
+    Arc(S.FIN_WAIT_2, E.RCV_FIN, "ACK", S.TIME_WAIT, Phase.CLOSE, in_figure_5=True),
+    Arc(S.CLOSING, E.RCV_ACK_OF_FIN, "", S.TIME_WAIT, Phase.CLOSE, in_figure_5=True),
+    Arc(S.CLOSE_WAIT, E.CLOSE, "FIN", S.LAST_ACK, Phase.CLOSE, in_figure_5=True),
+    Arc(S.LAST_ACK, E.RCV_ACK_OF_FIN, "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
+    Arc(S.TIME_WAIT, E.TIME_WAIT_TIMEOUT, "", S.CLOSED, Phase.CLOSE, "delete TCB", in_figure_5=True),
     # Self-loops: the state stays, something is sent again (§3.8.1, §3.10.7.4, Linux).
-    Arc(S.SYN_SENT, "timeout", "SYN", S.SYN_SENT, Phase.OPEN, "retransmit SYN with backoff"),
-    Arc(S.SYN_RECEIVED, "timeout", "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, "retransmit SYN,ACK"),
-    Arc(S.SYN_RECEIVED, "rcv SYN", "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, "duplicate SYN: answer at once"),
-    Arc(S.TIME_WAIT, "rcv FIN", "ACK", S.TIME_WAIT, Phase.CLOSE, "retransmitted FIN: re-ACK, restart 2MSL"),
-    Arc(S.LAST_ACK, "timeout", "FIN", S.LAST_ACK, Phase.CLOSE, "retransmit FIN"),
-    Arc(S.FIN_WAIT_1, "timeout", "FIN", S.FIN_WAIT_1, Phase.CLOSE, "retransmit FIN"),
-    Arc(S.CLOSING, "timeout", "FIN", S.CLOSING, Phase.CLOSE, "retransmit FIN"),
+    Arc(S.SYN_SENT, E.TIMEOUT, "SYN", S.SYN_SENT, Phase.OPEN, "retransmit SYN with backoff"),
+    Arc(S.SYN_RECEIVED, E.TIMEOUT, "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, "retransmit SYN,ACK"),
+    Arc(S.SYN_RECEIVED, E.RCV_SYN, "SYN,ACK", S.SYN_RECEIVED, Phase.OPEN, "duplicate SYN: answer at once"),
+    Arc(S.TIME_WAIT, E.RCV_FIN, "ACK", S.TIME_WAIT, Phase.CLOSE, "retransmitted FIN: re-ACK, restart 2MSL"),
+    Arc(S.LAST_ACK, E.TIMEOUT, "FIN", S.LAST_ACK, Phase.CLOSE, "retransmit FIN"),
+    Arc(S.FIN_WAIT_1, E.TIMEOUT, "FIN", S.FIN_WAIT_1, Phase.CLOSE, "retransmit FIN"),
+    Arc(S.CLOSING, E.TIMEOUT, "FIN", S.CLOSING, Phase.CLOSE, "retransmit FIN"),
     # §3.10: a connection that is given up or reset goes straight to CLOSED.
-    Arc(S.SYN_SENT, "rcv RST,ACK", "", S.CLOSED, Phase.RESET, "connection refused (§3.10.7.3)"),
-    Arc(S.SYN_SENT, "timeout", "", S.CLOSED, Phase.RESET, "SYN retries exhausted: ETIMEDOUT"),
-    Arc(S.SYN_RECEIVED, "timeout", "", S.CLOSED, Phase.RESET, "SYN,ACK retries exhausted: request dropped"),
-    Arc(S.SYN_RECEIVED, "ABORT", "RST", S.CLOSED, Phase.RESET, "§3.10.5"),
+    Arc(S.SYN_SENT, E.RCV_RST_ACK, "", S.CLOSED, Phase.RESET, "connection refused (§3.10.7.3)"),
+    Arc(S.SYN_SENT, E.USER_TIMEOUT, "", S.CLOSED, Phase.RESET, "SYN retries exhausted: ETIMEDOUT"),
+    Arc(S.SYN_RECEIVED, E.USER_TIMEOUT, "", S.CLOSED, Phase.RESET, "SYN,ACK retries exhausted: request dropped"),
+    Arc(S.SYN_RECEIVED, E.ABORT, "RST", S.CLOSED, Phase.RESET, "§3.10.5"),
     *(
-        Arc(s, "rcv RST", "", S.CLOSED, Phase.RESET, "connection reset (§3.10.7.4)")
+        Arc(s, E.RCV_RST, "", S.CLOSED, Phase.RESET, "connection reset (§3.10.7.4)")
         for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT)
     ),
     *(
-        Arc(s, "ABORT", "RST", S.CLOSED, Phase.RESET, "§3.10.5; also on close with unread data (RFC 2525 §2.17)")
+        Arc(s, E.ABORT, "RST", S.CLOSED, Phase.RESET, "§3.10.5; also on close with unread data (RFC 2525 §2.17)")
         for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)
     ),
-    *(Arc(s, "ABORT", "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.LISTEN, S.SYN_SENT)),
-    *(Arc(s, "ABORT", "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.CLOSING, S.LAST_ACK, S.TIME_WAIT)),
+    *(Arc(s, E.ABORT, "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.LISTEN, S.SYN_SENT)),
+    *(Arc(s, E.ABORT, "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.CLOSING, S.LAST_ACK, S.TIME_WAIT)),
     *(
-        Arc(s, "timeout", "RST", S.CLOSED, Phase.RESET, "retransmission retries exhausted: ETIMEDOUT")
+        Arc(s, E.USER_TIMEOUT, "RST", S.CLOSED, Phase.RESET, _GIVE_UP)
         for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
     ),
     # Not in RFC 9293: Linux drops a FIN-WAIT-2 socket whose application has closed it
     # (an orphan, nobody can read) after tcp_fin_timeout, so a peer that never closes
     # cannot pin it forever.  A half-closed socket (shutdown) waits as the RFC says.
-    Arc(S.FIN_WAIT_2, "timeout", "", S.CLOSED, Phase.CLOSE, "Linux tcp_fin_timeout (60 s) for an orphaned socket; not in the RFC"),
+    Arc(S.FIN_WAIT_2, E.FIN_WAIT_2_TIMEOUT, "", S.CLOSED, Phase.CLOSE, "Linux tcp_fin_timeout (60 s) for an orphaned socket; not in the RFC"),
 )
-del S
+del S, E
 
 # The arcs drawn in RFC 9293 Figure 5 itself (the rest come from the event-processing text).
 FIGURE_5_ARCS: tuple[Arc, ...] = tuple(a for a in TRANSITIONS if a.in_figure_5)
 
 
-class IllegalTransition(RuntimeError):
-    """The code tried a state change that is not an arc of :data:`TRANSITIONS`.
+class IllegalTransition(TcpbookError):
+    """A move that is not an arc of :data:`TRANSITIONS` — the state and the event say which.
 
-    This is a bug in tcpbook, never a user error: the endpoint checks each move.
+    The endpoint asks :func:`next_state` for every move, so raising this is always a bug
+    in tcpbook, never a user error.  Imported captures use it to refuse an impossible
+    reading of a real trace.
     """
 
+    def __init__(self, state: State, event: Event | str, target: State | None = None) -> None:
+        self.state, self.event, self.target = state, event, target
+        wanted = f" to {target}" if target is not None else ""
+        super().__init__(f"no arc from {state} on {event!s}{wanted} in RFC 9293's state diagram")
 
-def find_arc(source: State, event: str, target: State) -> Arc:
-    """Return the arc ``source --event--> target`` or raise :class:`IllegalTransition`."""
-    arc = _INDEX.get((source, event, target))
+
+_NEXT: dict[tuple[State, Event], Arc] = {}
+for _arc in TRANSITIONS:
+    if (_arc.source, _arc.event) in _NEXT:  # pragma: no cover - guarded by tests/test_table.py
+        raise AssertionError(f"two arcs from {_arc.source} on {_arc.event}")
+    _NEXT[(_arc.source, _arc.event)] = _arc
+del _arc
+
+
+def next_state(state: State, event: Event) -> Arc:
+    """The arc that ``event`` takes from ``state``; raises :class:`IllegalTransition`.
+
+    >>> next_state(State.SYN_SENT, Event.RCV_SYN_ACK).target
+    <State.ESTABLISHED: 'ESTABLISHED'>
+    """
+    arc = _NEXT.get((state, event))
     if arc is None:
-        raise IllegalTransition(f"no arc {source} --{event}--> {target} in RFC 9293's state diagram")
+        try:
+            wanted = Event(event)  # a plain string from outside (an imported capture, a test)
+        except ValueError:
+            raise IllegalTransition(state, event) from None
+        arc = _NEXT.get((state, wanted))
+        if arc is None:
+            raise IllegalTransition(state, event)
+    return arc
+
+
+def find_arc(source: State, event: Event | str, target: State) -> Arc:
+    """The arc ``source --event--> target``, or :class:`IllegalTransition` (used to check a reading)."""
+    arc = next_state(source, event)  # type: ignore[arg-type]
+    if arc.target is not target:
+        raise IllegalTransition(source, event, target)
     return arc
 
 
@@ -214,5 +200,3 @@ def is_arc(source: State, target: State) -> bool:
     """True when some event moves a connection from ``source`` to ``target``."""
     return any(a.source is source and a.target is target for a in TRANSITIONS)
 
-
-_INDEX: dict[tuple[State, str, State], Arc] = {(a.source, a.event, a.target): a for a in TRANSITIONS}

@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
-from .trace import AppEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent, Trace
+from typing import TYPE_CHECKING
+
+from .events import AppEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+
+if TYPE_CHECKING:  # pragma: no cover - the Trace imports this module, not the other way
+    from .trace import Trace
 
 
 def format_segment(e: SegmentEvent) -> str:

@@ -12,7 +12,9 @@ Every renderer — the text ladder, the pictures, JSON, pcap — is a pure funct
 * ``outcome`` — each endpoint's final state and error, bytes sent and delivered with
   their MD5 digests, and whether every byte sent arrived intact.
 
-The JSON form (``Trace.to_json``) is a stable contract documented in the README.
+The event classes live in :mod:`tcpbook.events`; the outcome is derived from the events
+by :func:`tcpbook.outcome.derive_outcome`.  The JSON form (``Trace.to_json``) is a stable
+contract documented in the README (schema ``tcpbook/data/trace-schema.json``).
 """
 
 from __future__ import annotations
@@ -20,173 +22,35 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-TIME_DECIMALS = 9  # nanoseconds: hides float noise (0.1 + 0.2), keeps JSON round trips exact
+from .events import (
+    EVENT_TYPES,
+    TIME_DECIMALS,
+    AppEvent,
+    EndpointOutcome,
+    Event,
+    NoteEvent,
+    Outcome,
+    SegmentEvent,
+    StateEvent,
+    TimerEvent,
+)
+from .textlog import format_trace
 
-
-def _t(x: float) -> float:
-    return round(x, TIME_DECIMALS)
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentEvent:
-    """A segment handed to the network at ``t``; it arrives at ``arrival`` unless ``dropped``."""
-
-    t: float
-    src: str
-    dst: str
-    flags: tuple[str, ...]
-    seq: int
-    ack: int
-    len: int
-    dropped: bool
-    retransmission: bool
-    arrival: float | None = None  # when it reaches dst (None if dropped)
-    drop_reason: str = ""  # "loss", "rule SENDER:KIND:N", "no such host"
-    window: int = 0
-    mss: int | None = None
-    src_port: int = 0
-    dst_port: int = 0
-    kind: str = ""  # SYN, SYN-ACK, ACK, DATA, FIN, FIN-ACK, RST (the drop-rule kind)
-    note: str = ""  # e.g. "old duplicate" for a segment a scenario injected
-    type: str = field(default="segment", init=False)
-
-    def label(self) -> str:
-        """tcpdump-like label: ``SYN,ACK seq=300 ack=101`` or ``ACK seq=101 ack=301 len=1460``."""
-        text = f"{','.join(self.flags)} seq={self.seq}"
-        if "ACK" in self.flags:
-            text += f" ack={self.ack}"
-        if self.len:
-            text += f" len={self.len}"
-        return text
-
-
-@dataclass(frozen=True, slots=True)
-class StateEvent:
-    """Connection ``endpoint``↔``peer`` moved from ``old`` to ``state`` because of ``cause``.
-
-    ``peer`` is ``None`` for a listening socket.  ``cause`` is the event of the arc in
-    :data:`tcpbook.table.TRANSITIONS` that was taken (e.g. ``"rcv SYN,ACK"``).
-    """
-
-    t: float
-    endpoint: str
-    peer: str | None
-    old: str
-    state: str
-    cause: str
-    type: str = field(default="state", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TimerEvent:
-    """Timer ``timer`` of ``endpoint`` was ``set`` (to fire at ``deadline``), ``fired`` or ``cancelled``.
-
-    Timers: ``rto`` (retransmission of SYN, SYN,ACK, data or FIN), ``time-wait`` (2·MSL),
-    ``delayed-ack``, ``persist`` (zero-window probes) and ``fin-wait-2`` (Linux's
-    ``tcp_fin_timeout`` for an orphaned FIN-WAIT-2 socket).
-    """
-
-    t: float
-    endpoint: str
-    peer: str | None
-    timer: str
-    action: str  # "set" | "fired" | "cancelled"
-    deadline: float | None = None
-    duration: float | None = None
-    type: str = field(default="timer", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class AppEvent:
-    """Something the application did (``listen``, ``connect``, ``send``, ``close``,
-    ``shutdown``, ``abort``, ``accept``) or was told (``connected``, ``data``, ``eof``,
-    ``error``, ``closed``)."""
-
-    t: float
-    endpoint: str
-    peer: str | None
-    action: str
-    nbytes: int = 0
-    detail: str = ""
-    type: str = field(default="app", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class NoteEvent:
-    """A decision of the stack worth showing: a SYN dropped because a queue is full,
-    a SYN cookie sent or accepted, a request dropped, an old duplicate rejected."""
-
-    t: float
-    endpoint: str
-    text: str
-    type: str = field(default="note", init=False)
-
-
-Event = SegmentEvent | StateEvent | TimerEvent | AppEvent | NoteEvent
-_EVENT_TYPES: dict[str, type] = {
-    "segment": SegmentEvent,
-    "state": StateEvent,
-    "timer": TimerEvent,
-    "app": AppEvent,
-    "note": NoteEvent,
-}
-
-
-@dataclass
-class EndpointOutcome:
-    """How one endpoint ended: its final state, its error, and what its application
-    sent and received (byte counts and MD5 digests)."""
-
-    final_state: str
-    error: str | None  # "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET" or None
-    bytes_sent: int = 0  # bytes the application handed to send()
-    bytes_delivered: int = 0  # bytes delivered, in order, to the application
-    md5_sent: str = hashlib.md5(b"").hexdigest()
-    md5_delivered: str = hashlib.md5(b"").hexdigest()
-    established_at: float | None = None  # first time it reached ESTABLISHED
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["established_at"] is not None:
-            d["established_at"] = _t(d["established_at"])
-        return d
-
-
-@dataclass
-class Outcome:
-    """The end of a run.  ``digest_match`` is True when, for every pair of endpoints
-    that talked, what one application sent is byte for byte what the other received."""
-
-    endpoints: dict[str, EndpointOutcome]
-    bytes_sent: int
-    bytes_delivered: int
-    digest_match: bool
-    end_time: float
-    stats: dict[str, Any] = field(default_factory=dict)  # scenario-specific counters
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "endpoints": {name: o.to_dict() for name, o in self.endpoints.items()},
-            "bytes_sent": self.bytes_sent,
-            "bytes_delivered": self.bytes_delivered,
-            "digest_match": self.digest_match,
-            "end_time": _t(self.end_time),
-            "stats": self.stats,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Outcome:
-        return cls(
-            endpoints={k: EndpointOutcome(**v) for k, v in d["endpoints"].items()},
-            bytes_sent=d["bytes_sent"],
-            bytes_delivered=d["bytes_delivered"],
-            digest_match=d["digest_match"],
-            end_time=d["end_time"],
-            stats=d.get("stats", {}),
-        )
+__all__ = [
+    "TIME_DECIMALS",
+    "AppEvent",
+    "EndpointOutcome",
+    "Event",
+    "NoteEvent",
+    "Outcome",
+    "SegmentEvent",
+    "StateEvent",
+    "TimerEvent",
+    "Trace",
+]
 
 
 @dataclass
@@ -266,17 +130,7 @@ class Trace:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON document as Python objects (see README, "Trace JSON")."""
-        events = []
-        for e in self.events:
-            d = {"type": e.type}
-            d.update(asdict(e))
-            d["t"] = _t(d["t"])
-            for key in ("arrival", "deadline", "duration"):
-                if key in d and d[key] is not None:
-                    d[key] = _t(d[key])
-            if "flags" in d:
-                d["flags"] = list(d["flags"])
-            events.append(d)
+        events = [e.to_dict() for e in self.events]
         return {
             "schema": "tcpbook-trace/1",
             "params": self.params,
@@ -294,7 +148,7 @@ class Trace:
         events: list[Event] = []
         for raw in d["events"]:
             raw = dict(raw)
-            kind = _EVENT_TYPES[raw.pop("type")]
+            kind = EVENT_TYPES[raw.pop("type")]
             if "flags" in raw:
                 raw["flags"] = tuple(raw["flags"])
             events.append(kind(**raw))
@@ -315,6 +169,4 @@ class Trace:
 
     def to_text(self, *, timers: bool = False) -> str:
         """The run as tcpdump-like lines (see :func:`tcpbook.textlog.format_trace`)."""
-        from .textlog import format_trace
-
         return format_trace(self, timers=timers)

@@ -121,7 +121,7 @@ def test_bad_parameters():
     with pytest.raises(ParameterError, match="seed"):
         sample_handshake(10, 0.1, seed=-1)
     with pytest.raises(ParameterError, match="syn_retries"):
-        sample_handshake(10, 0.1, syn_retries=99)
+        sample_handshake(10, 0.1, syn_retries=200)
     with pytest.raises(ParameterError, match="profile"):
         sample_handshake(10, 0.1, profile="bsd")
     with pytest.raises(ParameterError, match="loss"):

@@ -230,8 +230,8 @@ def test_karn_no_rtt_sample_from_a_retransmitted_segment():
     net.run()
     conn = client.connection("server")
     # only the SYN gave a sample; the retransmitted data's ACK did not
-    assert conn.srtt == pytest.approx(0.1)
-    assert conn.rto == pytest.approx(0.6)  # still backed off
+    assert conn.sender.rtt.srtt == pytest.approx(0.1)
+    assert conn.sender.rtt.rto == pytest.approx(0.6)  # still backed off
 
 
 def test_duplicate_segments_are_discarded_and_re_acked():
@@ -421,7 +421,7 @@ def test_abort_in_every_state_sends_rst_only_where_the_rfc_says(state, sends_rst
     rst = [e for e in effects if isinstance(e, Transmit) and e.segment.flags & Flag.RST]
     assert bool(rst) == sends_rst
     if rst:
-        assert rst[0].segment.seq == conn.snd_nxt % 2**32
+        assert rst[0].segment.seq == conn.snd.nxt % 2**32
     moves = [e for e in effects if isinstance(e, StateChange)]
     assert [(m.old, m.new, m.cause) for m in moves] == [(state, State.CLOSED, "ABORT")]
 
@@ -440,7 +440,7 @@ def test_abort_in_every_state_sends_rst_only_where_the_rfc_says(state, sends_rst
 )
 def test_a_valid_rst_closes_every_synchronized_state(state, error):
     net, client, conn = _pair_in(state)
-    rst = Segment("server", "client", 80, conn.local_port, conn.rcv_nxt % 2**32, 0, Flag.RST)
+    rst = Segment("server", "client", 80, conn.local_port, conn.rcv.nxt % 2**32, 0, Flag.RST)
     client.receive(rst, net.now)
     moves = [e for e in client.take_effects() if isinstance(e, StateChange)]
     assert [(m.old, m.new, m.cause) for m in moves] == [(state, State.CLOSED, "rcv RST")]
@@ -449,12 +449,12 @@ def test_a_valid_rst_closes_every_synchronized_state(state, error):
 
 def test_rst_that_is_in_window_but_not_exact_gets_a_challenge_ack():
     net, client, conn = _pair_in(State.ESTABLISHED)
-    rst = Segment("server", "client", 80, conn.local_port, (conn.rcv_nxt + 10) % 2**32, 0, Flag.RST)
+    rst = Segment("server", "client", 80, conn.local_port, (conn.rcv.nxt + 10) % 2**32, 0, Flag.RST)
     client.receive(rst, net.now)
     effects = client.take_effects()
     assert conn.state is State.ESTABLISHED
     sent = [e.segment for e in effects if isinstance(e, Transmit)]
-    assert [(s.flags, s.ack) for s in sent] == [(Flag.ACK, conn.rcv_nxt % 2**32)]
+    assert [(s.flags, s.ack) for s in sent] == [(Flag.ACK, conn.rcv.nxt % 2**32)]
 
 
 def test_listen_ignores_rst_and_answers_stray_ack_with_rst():
@@ -485,7 +485,7 @@ def test_send_before_connect_and_after_close_raise_the_rfc_errors():
 def test_send_on_a_listening_socket_names_the_missing_foreign_socket():
     server = Endpoint("server", LINUX)
     listener = server.listen(0.0)
-    conn = server._new_connection(80, "x", 1, passive=True)  # a LISTEN-state TCB
+    conn = listener.new_connection("x", 1)  # a LISTEN-state TCB, before its SYN is processed
     assert listener.port == 80 and conn.state is State.LISTEN
     with pytest.raises(TcpUserError, match="foreign socket unspecified"):
         conn.send(b"x", 0.0)
@@ -544,7 +544,7 @@ def test_linux_drops_an_orphaned_fin_wait_2_after_tcp_fin_timeout():
     t = simulate("close", close_delay=1000)  # the server never closes in time
     client = t.states_of("client")
     fin_wait_2 = next(e.t for e in client if e.state == "FIN-WAIT-2")
-    assert (client[-1].old, client[-1].state, client[-1].cause) == ("FIN-WAIT-2", "CLOSED", "timeout")
+    assert (client[-1].old, client[-1].state, client[-1].cause) == ("FIN-WAIT-2", "CLOSED", "fin-wait-2 timeout")
     assert client[-1].t == pytest.approx(fin_wait_2 + 60)
     # the server's FIN, when it finally comes, finds no socket: RST
     assert [s[1] for s in wire(t)][-1:] == ["RST"]

@@ -9,7 +9,7 @@ from tcpbook.profiles import PROFILE_PARAMETERS, get_profile, model_timeout
 
 
 def send_times(durations):
-    return list(accumulate([0.0] + durations))
+    return list(accumulate([0.0, *durations]))
 
 
 def test_linux_syn_schedule():

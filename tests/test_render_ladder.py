@@ -12,7 +12,7 @@ from matplotlib.text import Text
 
 from tcpbook import ParameterError, get_profile, simulate
 from tcpbook.render import figure_bytes, ladder, write_diagram
-from tcpbook.render.ladder import build_time_map, fmt_duration, timer_spans
+from tcpbook.render.ladderdiagram import build_time_map, fmt_duration, timer_spans
 
 
 def artists(fig, kind=None, prefix=""):
@@ -100,7 +100,7 @@ def test_timers_are_bracketed_lanes_with_durations() -> None:
     for s in spans:
         assert f"RTO {fmt_duration(s.duration)}" in texts
     # the backoff is visible in the labels: linear timeouts first, then doubling
-    assert [s.duration for s in spans] == get_profile("linux", syn_retries=3).syn_timeouts()
+    assert [s.duration for s in spans] == list(get_profile("linux", syn_retries=3).syn_timeouts())
     assert "ETIMEDOUT" in texts
     no_timers = ladder(trace, timers=False)
     assert no_timers.tcpbook["timers"] == []
@@ -189,7 +189,7 @@ def test_bad_parameters_raise_parameter_error(kwargs: dict) -> None:
 
 
 def test_direct_svg_shows_the_same_scene_as_matplotlib() -> None:
-    from tcpbook.render.ladder import ladder_svg
+    from tcpbook.render.ladderdiagram import ladder_svg
 
     trace = simulate("full", loss=0.2, seed=7)
     svg = ladder_svg(trace).decode()

@@ -3,7 +3,7 @@
 import pytest
 
 from tcpbook.errors import ParameterError
-from tcpbook.simulator import Simulator
+from tcpbook.simulator import RunDidNotFinish, SimulationError, Simulator
 
 
 def test_events_run_in_time_order_and_ties_in_scheduling_order():
@@ -40,14 +40,14 @@ def test_no_scheduling_in_the_past_and_a_runaway_guard():
     sim = Simulator()
     sim.schedule(1.0, lambda: None)
     sim.run()
-    with pytest.raises(ValueError, match="before now"):
+    with pytest.raises(SimulationError, match="before now"):
         sim.schedule(0.5, lambda: None)
 
     def forever():
         sim.schedule(sim.now, forever)
 
     sim.schedule(sim.now, forever)
-    with pytest.raises(RuntimeError, match="stopped after 100 events"):
+    with pytest.raises(RunDidNotFinish, match="did not finish within 100 events"):
         sim.run(max_events=100)
     with pytest.raises(ParameterError, match="until"):
         Simulator().run(until=-1)

@@ -2,7 +2,19 @@
 
 import pytest
 
-from tcpbook.table import FIGURE_5_ARCS, TRANSITIONS, IllegalTransition, Phase, State, arcs_from, find_arc, is_arc
+from tcpbook.errors import TcpbookError
+from tcpbook.table import (
+    FIGURE_5_ARCS,
+    TRANSITIONS,
+    Event,
+    IllegalTransition,
+    Phase,
+    State,
+    arcs_from,
+    find_arc,
+    is_arc,
+    next_state,
+)
 
 S = State
 
@@ -19,7 +31,7 @@ FIGURE_5 = [
     (S.SYN_RECEIVED, "rcv ACK of SYN", "", S.ESTABLISHED),
     (S.SYN_RECEIVED, "CLOSE", "FIN", S.FIN_WAIT_1),
     (S.SYN_RECEIVED, "rcv RST", "", S.LISTEN),
-    (S.SYN_RECEIVED, "rcv RST", "", S.CLOSED),
+    (S.SYN_RECEIVED, "rcv RST, refused", "", S.CLOSED),  # the RFC's one "rcv RST", split by how SYN-RECEIVED was reached
     (S.ESTABLISHED, "CLOSE", "FIN", S.FIN_WAIT_1),
     (S.ESTABLISHED, "rcv FIN", "ACK", S.CLOSE_WAIT),
     (S.FIN_WAIT_1, "rcv ACK of FIN", "", S.FIN_WAIT_2),
@@ -87,8 +99,12 @@ def test_every_state_is_reachable_from_closed():
 
 
 def test_find_arc_refuses_what_the_rfc_does_not_allow():
-    with pytest.raises(IllegalTransition, match="LISTEN --rcv FIN--> CLOSE-WAIT"):
+    with pytest.raises(IllegalTransition, match="no arc from LISTEN on rcv FIN"):
         find_arc(S.LISTEN, "rcv FIN", S.CLOSE_WAIT)
+    with pytest.raises(IllegalTransition, match="no arc from ESTABLISHED on rcv ACK of SYN"):
+        next_state(S.ESTABLISHED, Event.RCV_ACK_OF_SYN)
+    with pytest.raises(IllegalTransition, match="to LAST-ACK"):
+        find_arc(S.ESTABLISHED, "CLOSE", S.LAST_ACK)  # the arc exists, but leads to FIN-WAIT-1
     assert not is_arc(S.CLOSED, S.ESTABLISHED)
     assert is_arc(S.SYN_SENT, S.ESTABLISHED)
 
@@ -106,3 +122,23 @@ def test_linux_spellings_and_parsing():
 def test_labels_read_like_the_rfc():
     assert find_arc(S.SYN_SENT, "rcv SYN,ACK", S.ESTABLISHED).label == "rcv SYN,ACK / ACK"
     assert find_arc(S.LAST_ACK, "rcv ACK of FIN", S.CLOSED).label == "rcv ACK of FIN / -"
+
+
+def test_the_table_decides_one_arc_per_state_and_event():
+    pairs = [(a.source, a.event) for a in TRANSITIONS]
+    assert len(pairs) == len(set(pairs))
+    for arc in TRANSITIONS:
+        assert next_state(arc.source, arc.event) is arc
+        assert next_state(arc.source, arc.event.value) is arc  # a plain string names the same event
+    assert issubclass(IllegalTransition, TcpbookError)
+    with pytest.raises(IllegalTransition, match="no arc from CLOSED on frobnicate"):
+        next_state(S.CLOSED, "frobnicate")
+
+
+def test_ambiguous_rfc_words_are_split_into_distinct_events():
+    # "timeout" that retransmits vs the one that gives up (RFC 9293 §3.10.8 USER TIMEOUT)
+    assert next_state(S.SYN_SENT, Event.TIMEOUT).target is S.SYN_SENT
+    assert next_state(S.SYN_SENT, Event.USER_TIMEOUT).target is S.CLOSED
+    # a RST in SYN-RECEIVED: back to LISTEN after a passive open, refused after an active one
+    assert next_state(S.SYN_RECEIVED, Event.RCV_RST).target is S.LISTEN
+    assert next_state(S.SYN_RECEIVED, Event.RCV_RST_REFUSED).target is S.CLOSED

@@ -20,6 +20,30 @@ def test_json_of_every_scenario_validates_against_the_schema(name):
     jsonschema.validate(doc, SCHEMA)
 
 
+def test_the_schema_speaks_the_vocabulary():
+    from tcpbook.vocabulary import AppAction, Event, NoteKind, Queue, Timer, TimerAction
+
+    defs = SCHEMA["$defs"]
+    assert defs["state"]["properties"]["cause"]["enum"] == [e.value for e in Event]
+    assert defs["timer"]["properties"]["timer"]["enum"] == [t.value for t in Timer]
+    assert defs["timer"]["properties"]["action"]["enum"] == [a.value for a in TimerAction]
+    assert defs["app"]["properties"]["action"]["enum"] == [a.value for a in AppAction]
+    assert defs["note"]["properties"]["kind"]["enum"] == [k.value for k in NoteKind]
+    assert defs["note"]["properties"]["queue"]["enum"] == [q.value for q in Queue]
+
+
+def test_notes_carry_typed_facts_not_just_text():
+    t = simulate("syn-flood", attack_rate=50, attack_duration=10, clients=12, client_interval=0.5, syncookies=False, syn_backlog=8)
+    refused = [n for n in t.notes if n.kind == "syn-dropped"]
+    assert refused and all(n.queue == "syn" for n in refused)
+    # the sender is a field: client-1 is never confused with client-10
+    assert {n.peer for n in refused if n.peer.startswith("client-1")} <= {"client-1", "client-10", "client-11", "client-12"}
+    assert all(f"SYN from {n.peer} dropped" in n.text for n in refused)
+    doc = json.loads(t.to_json())
+    note = next(e for e in doc["events"] if e["type"] == "note" and e["kind"] == "syn-dropped")
+    assert set(note) == {"type", "t", "endpoint", "text", "kind", "peer", "queue"}
+
+
 def test_json_round_trip_is_exact():
     t = simulate("full", loss=0.2, seed=7)
     again = Trace.from_json(t.to_json())

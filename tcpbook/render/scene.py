@@ -5,7 +5,7 @@ dots and texts in *data* coordinates (lanes on x, compressed time on y).  Two
 painters turn a scene into a picture:
 
 * :func:`to_matplotlib` — a :class:`matplotlib.figure.Figure`, what
-  :func:`tcpbook.render.ladder.ladder` returns (displays in Jupyter, saves anywhere);
+  :func:`tcpbook.render.ladderdiagram.ladder` returns (displays in Jupyter, saves anywhere);
 * :func:`to_svg` — compact SVG text written directly, about twenty times faster
   than going through matplotlib.  The live explorers use it to redraw within a
   frame's budget, and the static book embeds these small files.
@@ -16,13 +16,16 @@ the same places; only the font metrics of the viewer differ slightly.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+import matplotlib
 from matplotlib.figure import Figure
 
+from ..errors import ParameterError
 from . import style
 
 PT = 72.0  # SVG user units per inch: points, as matplotlib writes them
@@ -110,9 +113,24 @@ class LadderFigure(Figure):
     without ``%matplotlib inline`` (a ladder is not managed by pyplot)."""
 
     def _repr_svg_(self) -> str:
-        from .export import figure_bytes
-
         return figure_bytes(self, "svg").decode()
+
+
+# matplotlib writes random ids and today's date into SVG files unless told not to.
+_SVG_RC = {"svg.hashsalt": "tcpbook", "svg.fonttype": "none", "path.simplify": False}
+
+
+def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 100) -> bytes:
+    """``fig`` as SVG or PNG bytes; identical figures give identical bytes."""
+    buf = io.BytesIO()
+    if fmt == "svg":
+        with matplotlib.rc_context(_SVG_RC):
+            fig.savefig(buf, format="svg", metadata={"Date": None}, transparent=True)
+    elif fmt == "png":
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, transparent=True)
+    else:
+        raise ParameterError("format", fmt, "'svg' or 'png'")
+    return buf.getvalue()
 
 
 def to_matplotlib(scene: Scene) -> Any:

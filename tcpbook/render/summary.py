@@ -7,7 +7,7 @@ from html import escape
 from ..errors import ParameterError
 from ..trace import Trace
 from . import style
-from .ladder import fmt_duration
+from .lanes import fmt_duration
 
 
 def outcome_facts(trace: Trace) -> dict[str, object]:

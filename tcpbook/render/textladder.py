@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from ..errors import ParameterError
 from ..trace import SegmentEvent, StateEvent, Trace
-from .ladder import _SPOOFED, _lane_of, choose_lanes, fmt_duration
+from .lanes import SPOOFED as _SPOOFED
+from .lanes import choose_lanes, fmt_duration, lane_of
 
 
 def _arrow(width: int, text: str, rightward: bool, dropped: bool) -> str:
@@ -90,7 +91,7 @@ def text_ladder(trace: Trace, *, width: int = 100, max_segments: int = 200) -> s
 
     segments = [
         (i, s) for i, s in enumerate(trace.segments)
-        if _lane_of(s.src, lanes) is not None and _lane_of(s.dst, lanes) is not None and s.src != s.dst
+        if lane_of(s.src, lanes) is not None and lane_of(s.dst, lanes) is not None and s.src != s.dst
     ]
     spoof = [(i, s) for i, s in segments if s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED)]
     spoof_ids = {i for i, _ in spoof}
@@ -124,7 +125,7 @@ def text_ladder(trace: Trace, *, width: int = 100, max_segments: int = 200) -> s
                 lines.append("".join(row).rstrip())
             if i not in keep:
                 continue
-            a, b = _lane_of(e.src, lanes), _lane_of(e.dst, lanes)
+            a, b = lane_of(e.src, lanes), lane_of(e.dst, lanes)
             lo, hi = min(a, b), max(a, b)
             row = blank()
             put(row, 0, f"{e.t:9.3f}")

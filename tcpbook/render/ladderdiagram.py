@@ -46,68 +46,13 @@ from matplotlib.figure import Figure
 
 from ..errors import ParameterError
 from ..trace import SegmentEvent, TimerEvent, Trace
+from ..vocabulary import NoteKind
 from . import style
+from .lanes import SPOOFED as _SPOOFED
+from .lanes import TIMER_NAMES, TIMER_ORDER, choose_lanes, fmt_duration, fmt_time, lane_of
 from .scene import Box, Scene, to_matplotlib, to_svg
 
-TIMER_NAMES = {
-    "rto": "RTO",
-    "time-wait": "TIME-WAIT",
-    "delayed-ack": "delayed ACK",
-    "persist": "persist",
-    "fin-wait-2": "FIN-WAIT-2 timeout",
-}
-TIMER_ORDER = ("rto", "delayed-ack", "persist", "fin-wait-2", "time-wait")
-_SPOOFED = "spoofed"
-
-
-def fmt_duration(seconds: float) -> str:
-    """1 s, 40 ms, 1.5 s, 2 min — the way a person says it."""
-    if seconds >= 120 and abs(seconds / 60 - round(seconds / 60)) < 1e-9:
-        return f"{seconds / 60:g} min"
-    if seconds >= 1:
-        return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
-    if seconds >= 0.001:
-        return f"{seconds * 1000:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
-
-
-def fmt_time(t: float) -> str:
-    """A time stamp short enough for the margin: 0.15, 1.05, 60.4."""
-    text = f"{t:.3f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-# --------------------------------------------------------------------------- lanes
-
-
-def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
-    """The timelines to draw, left to right.  Spoofed sources share one lane."""
-    segments = trace.segments
-    names = list(trace.endpoints) or sorted({s.src for s in segments} | {s.dst for s in segments})
-    spoofed = any(s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED) for s in segments)
-    if endpoints is not None:
-        if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints) or not endpoints:
-            raise ParameterError("endpoints", endpoints, "a non-empty list of endpoint names")
-        allowed = [*names, _SPOOFED]  # the spoofed lane may be empty (a flood of rate 0)
-        for e in endpoints:
-            if e not in allowed:
-                raise ParameterError("endpoints", e, "one of " + ", ".join(allowed))
-        return list(endpoints)
-    real = [n for n in names if not n.startswith(_SPOOFED)]
-    if len(real) <= 2 and not spoofed:
-        return sorted(real, key=lambda n: (n != "client", n))
-    clients = [n for n in real if n != "server"][:4]
-    lanes = ([_SPOOFED] if spoofed else []) + (["server"] if "server" in real else []) + clients
-    return lanes
-
-
-def _lane_of(name: str, lanes: list[str]) -> int | None:
-    if name in lanes:
-        return lanes.index(name)
-    if name.startswith(_SPOOFED) and _SPOOFED in lanes:
-        return lanes.index(_SPOOFED)
-    return None
-
+__all__ = ["TIMER_NAMES", "TIMER_ORDER", "choose_lanes", "fmt_duration", "fmt_time", "ladder", "ladder_scene", "ladder_svg"]
 
 # ----------------------------------------------------------------------- time map
 
@@ -304,7 +249,7 @@ def ladder_scene(
     # Which segments are drawn as arrows.
     candidates = [
         (i, s) for i, s in enumerate(all_segments)
-        if _lane_of(s.src, lanes) is not None and _lane_of(s.dst, lanes) is not None and s.src != s.dst
+        if lane_of(s.src, lanes) is not None and lane_of(s.dst, lanes) is not None and s.src != s.dst
         and (window is None or window[0] - 1e-12 <= s.t <= window[1] + 1e-12)
     ]
     spoof = [(i, s) for i, s in candidates if s.src.startswith(_SPOOFED) or s.dst.startswith(_SPOOFED)]
@@ -350,8 +295,8 @@ def ladder_scene(
 
     # At one instant on one timeline, arrivals come first and the segments they
     # trigger after them, so every answer is drawn below what it answers.
-    entries = [(round(s.t, 9), _lane_of(s.src, lanes), 1, i) for i, s in drawable]
-    entries += [(round(_arrival(s, delay), 9), _lane_of(s.dst, lanes), 0, i) for i, s in drawable]
+    entries = [(round(s.t, 9), lane_of(s.src, lanes), 1, i) for i, s in drawable]
+    entries += [(round(_arrival(s, delay), 9), lane_of(s.dst, lanes), 0, i) for i, s in drawable]
     for t, lane, is_send, i in sorted(entries):
         (send_slot if is_send else arrive_slot)[i] = take(t, lane)
     # A server with many peers: draw its listener's states only (its connections'
@@ -470,7 +415,7 @@ def ladder_scene(
     refused = _refused_segments(trace, drawable, delay)
     bursts: dict[tuple[float, int], list[int]] = {}
     for i, s in drawable:
-        bursts.setdefault((round(s.t, 9), _lane_of(s.src, lanes)), []).append(i)
+        bursts.setdefault((round(s.t, 9), lane_of(s.src, lanes)), []).append(i)
     quiet: set[int] = set()
     burst_note: dict[int, tuple[int, int]] = {}
     by_index = dict(drawable)
@@ -486,7 +431,7 @@ def ladder_scene(
                 quiet.update(inner)
                 burst_note[inner[len(inner) // 2]] = (len(inner), 0)
     for i, s in drawable:
-        a, b = _lane_of(s.src, lanes), _lane_of(s.dst, lanes)
+        a, b = lane_of(s.src, lanes), lane_of(s.dst, lanes)
         x0, x1 = xs[lanes[a]], xs[lanes[b]]
         y0 = tmap.y(s.t, send_slot[i])
         y1 = tmap.y(_arrival(s, delay), arrive_slot[i])
@@ -614,16 +559,16 @@ def _segment_label(s: SegmentEvent, compact: bool) -> str:
 
 
 def _refused_segments(trace: Trace, drawable: list[tuple[int, SegmentEvent]], delay: float) -> dict[int, str]:
-    """Segments that arrived but the receiving stack dropped (e.g. SYN queue full)."""
+    """Segments that arrived but the receiving stack dropped (a SYN that found a queue
+    full): the ``syn-dropped`` notes name their sender and the full queue."""
     out: dict[int, str] = {}
-    notes = [n for n in trace.notes if " dropped: " in n.text and n.text.startswith("SYN from ")]
     by_key: dict[tuple[str, str, float], int] = {}
     for i, s in drawable:
         if not s.dropped:
             by_key[(s.src, s.dst, round(_arrival(s, delay), 6))] = i
-    for n in notes:
-        src = n.text[len("SYN from "):].split(" ", 1)[0]
-        i = by_key.get((src, n.endpoint, round(n.t, 6)))
-        if i is not None:
-            out[i] = n.text.split(" dropped: ", 1)[1]
+    for n in trace.notes:
+        if n.kind == NoteKind.SYN_DROPPED and n.peer is not None:
+            i = by_key.get((n.peer, n.endpoint, round(n.t, 6)))
+            if i is not None:
+                out[i] = f"{n.queue} queue full" if n.queue else "dropped"
     return out

@@ -1,0 +1,156 @@
+"""Small questions the chapters ask of a trace, answered once and tested.
+
+The book's chapters compute every number they state from a simulation.  The questions
+come back again and again — *when did the client reach ESTABLISHED? which segments
+carried data? what did client-3 and the server say to each other in that flood?* — so
+they live here, documented and tested, and the chapters call them in the open.
+
+>>> from tcpbook import simulate
+>>> trace = simulate("handshake")
+>>> established_at(trace, "client"), sent_times(trace, "client", ["SYN"])
+(0.1, [0.0])
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+from .events import AppEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+from .trace import Trace
+from .vocabulary import State
+
+__all__ = [
+    "conversation",
+    "data_segments",
+    "entered",
+    "established_at",
+    "fins",
+    "pct",
+    "pure_acks",
+    "queue_occupancy",
+    "secs",
+    "sent_times",
+    "side_by_side",
+]
+
+
+# -- when things happened ----------------------------------------------------------------
+
+
+def established_at(trace: Trace, who: str) -> float | None:
+    """When ``who``'s main connection reached ESTABLISHED (seconds), or None."""
+    return trace.outcome.endpoints[who].established_at
+
+
+def entered(trace: Trace, who: str, state: str, peer: str | None = "*") -> float | None:
+    """When ``who`` first *entered* ``state`` (a self-loop does not count), or None.
+
+    ``peer`` as in :meth:`Trace.states_of`: by default the listener and the main connection.
+    """
+    return next((e.t for e in trace.states_of(who, peer) if e.state == state and e.old != state), None)
+
+
+def sent_times(trace: Trace, who: str, flags: Iterable[str]) -> list[float]:
+    """Times at which ``who`` put a segment with exactly these flags on the wire."""
+    wanted = set(flags)
+    return [s.t for s in trace.segments if s.src == who and set(s.flags) == wanted]
+
+
+# -- which segments ------------------------------------------------------------------------
+
+
+def data_segments(trace: Trace, who: str = "client") -> list[SegmentEvent]:
+    """Segments carrying payload sent by ``who``."""
+    return [s for s in trace.segments if s.src == who and s.len > 0]
+
+
+def pure_acks(trace: Trace, who: str = "server") -> list[SegmentEvent]:
+    """Segments sent by ``who`` that carry no payload and no SYN, FIN or RST."""
+    return [s for s in trace.segments if s.src == who and s.len == 0 and not {"SYN", "FIN", "RST"} & set(s.flags)]
+
+
+def fins(trace: Trace, who: str) -> list[SegmentEvent]:
+    """The FIN segments ``who`` sent (first transmissions and retransmissions)."""
+    return [s for s in trace.segments if s.src == who and "FIN" in s.flags]
+
+
+# -- one conversation out of many ---------------------------------------------------------
+
+
+def conversation(trace: Trace, name: str, server: str = "server") -> Trace:
+    """The part of ``trace`` between endpoint ``name`` and ``server``, as a trace of its own.
+
+    A SYN flood's trace holds thousands of endpoints; this keeps the segments between the
+    two, ``name``'s own events, and the server's events about ``name`` (its connection
+    with ``name``, its listener, and its decisions whose ``peer`` is ``name``).  Matching
+    is on the notes' ``peer`` field, never on their text: ``client-1`` is not
+    ``client-10``.
+    """
+
+    def involves(e: Any) -> bool:
+        if isinstance(e, SegmentEvent):
+            return {e.src, e.dst} == {name, server}
+        if isinstance(e, NoteEvent):
+            return e.endpoint == name or (e.endpoint == server and e.peer == name)
+        if isinstance(e, (StateEvent, TimerEvent, AppEvent)):
+            return e.endpoint == name or (e.endpoint == server and e.peer in (name, None))
+        return False
+
+    return Trace(trace.params, [e for e in trace.events if involves(e)], trace.outcome, (name, server))
+
+
+def queue_occupancy(trace: Trace, server: str = "server") -> tuple[list[float], list[int]]:
+    """``(times, sizes)``: how many half-open requests (SYN-RECEIVED connections)
+    ``server``'s listener held, after each change."""
+    times, sizes, n = [0.0], [0], 0
+    for e in trace.state_changes:
+        if e.endpoint != server or e.peer is None or e.old == e.state:
+            continue
+        if e.state == State.SYN_RECEIVED:
+            n += 1
+        elif e.old == State.SYN_RECEIVED:
+            n -= 1
+        else:
+            continue
+        times.append(e.t)
+        sizes.append(n)
+    return times, sizes
+
+
+# -- numbers as the text says them ---------------------------------------------------------
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """0.4237 → ``'42.4 %'``."""
+    return f"{100 * x:.{digits}f} %"
+
+
+def secs(x: float, digits: int = 2) -> str:
+    """1.5 → ``'1.50 s'``."""
+    return f"{x:.{digits}f} s"
+
+
+# -- pictures side by side --------------------------------------------------------------
+
+
+def side_by_side(figures: Sequence[Any], titles: Sequence[str], *, dpi: int = 72) -> str:
+    """HTML that shows matplotlib figures next to each other (PNG keeps a page light),
+    wrapping below each other on a narrow screen.  Display it with
+    ``IPython.display.HTML``."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - only the chapters that show figures need it
+
+    from .render.scene import figure_bytes  # noqa: PLC0415
+
+    cells = []
+    for fig, title in zip(figures, titles, strict=True):
+        png = base64.b64encode(figure_bytes(fig, "png", dpi=dpi)).decode()
+        plt.close(fig)
+        cells.append(
+            f'<figure style="flex:1;min-width:300px;margin:0">'
+            f'<img style="width:100%" alt="{escape(title)}" src="data:image/png;base64,{png}">'
+            f"<figcaption style=\"text-align:center\">{escape(title)}</figcaption></figure>"
+        )
+    return '<div style="display:flex;gap:1em;flex-wrap:wrap">' + "".join(cells) + "</div>"

@@ -1,0 +1,84 @@
+"""The send side of a connection: RFC 9293's send sequence space and the send buffer.
+
+RFC 9293 §3.3.1 names the variables::
+
+         1         2          3          4
+    ----------|----------|----------|----------
+           SND.UNA    SND.NXT    SND.UNA
+                                +SND.WND
+    1 - old sequence numbers that have been acknowledged
+    2 - sequence numbers of unacknowledged data
+    3 - sequence numbers allowed for new data transmission
+    4 - future sequence numbers that are not yet allowed
+
+Here they are :attr:`SendSpace.una`, :attr:`~SendSpace.nxt` and :attr:`~SendSpace.wnd`;
+:attr:`~SendSpace.max` is the highest sequence number ever sent (a segment below it is
+a retransmission).  Sequence numbers are kept as unbounded integers counted from the
+ISS (reduced modulo 2**32 only on the wire), which keeps the arithmetic readable.
+
+The buffer holds what the application handed to ``send()``: the bytes in flight (from
+SND.UNA on) are kept for retransmission; the rest is pulled from the application's data
+as the window opens, so a large :class:`~tcpbook.payload.Payload` is never held whole.
+"""
+
+from __future__ import annotations
+
+from ..payload import ByteStream, Data
+
+
+class SendSpace:
+    """SND.UNA, SND.NXT, SND.WND, ISS, the highest sequence sent, our FIN, and the buffer."""
+
+    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "_stream", "_held", "_held_from")
+
+    def __init__(self, iss: int) -> None:
+        self.iss = iss  # initial send sequence number (our SYN occupies it)
+        self.una = iss  # SND.UNA: oldest unacknowledged sequence number
+        self.nxt = iss  # SND.NXT: next sequence number to send
+        self.max = iss  # highest sequence number ever sent, plus one
+        self.wnd = 0  # SND.WND: the window the peer last advertised
+        self.fin_queued = False  # the application closed its sending side: a FIN follows the data
+        self.fin_seq: int | None = None  # the sequence number our FIN occupies, once sent
+        self._stream = ByteStream()  # what the application sent, not yet pulled into _held
+        self._held = bytearray()  # bytes from _held_from on, pulled but not yet acknowledged
+        self._held_from = iss + 1
+
+    @property
+    def data_end(self) -> int:
+        """Sequence number just after the last byte the application has sent."""
+        return self.iss + 1 + self._stream.length
+
+    @property
+    def queued(self) -> int:
+        """Bytes the application has handed to ``send()`` so far."""
+        return self._stream.length
+
+    @property
+    def in_flight(self) -> int:
+        """Sequence numbers sent and not yet acknowledged (RFC 5681's FlightSize)."""
+        return self.nxt - self.una
+
+    @property
+    def fin_acked(self) -> bool:
+        """Our FIN was sent and has been acknowledged."""
+        return self.fin_seq is not None and self.una > self.fin_seq
+
+    def queue(self, data: Data) -> None:
+        """Append application data (``send()`` returned: it is the kernel's now)."""
+        self._stream.append(data)
+
+    def bytes_at(self, seq: int, n: int) -> bytes:
+        """The ``n`` data bytes starting at sequence number ``seq`` (>= SND.UNA)."""
+        start = seq - self._held_from
+        missing = start + n - len(self._held)
+        if missing > 0:
+            self._held += self._stream.take(missing)
+        return bytes(self._held[start : start + n])
+
+    def acknowledge(self, ack: int) -> None:
+        """Everything before ``ack`` arrived: SND.UNA advances and the buffer lets it go."""
+        self.una = ack
+        release = min(ack, self.data_end) - self._held_from
+        if release > 0:
+            del self._held[:release]
+            self._held_from += release

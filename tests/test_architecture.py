@@ -1,0 +1,176 @@
+"""The shape of the package: one flow of data, no import cycles, no module importing one
+above it (DESIGN.md: endpoint → link → simulator → trace → pictures → explorers → chapters).
+
+The imports are read from the source with ``ast`` — module-level and inside functions
+alike (a lazy import is still a dependency); only ``if TYPE_CHECKING:`` blocks, which
+never run, are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tcpbook"
+
+# Every module's layer.  A module may import only modules of a *lower* layer.
+LAYERS: dict[str, int] = {
+    "tcpbook.errors": 0,
+    "tcpbook.vocabulary": 0,
+    "tcpbook.params": 1,
+    "tcpbook.segment": 1,
+    "tcpbook.payload": 1,
+    "tcpbook.ledger": 2,
+    "tcpbook.table": 2,
+    "tcpbook.profiles": 2,
+    "tcpbook.events": 2,
+    "tcpbook.simulator": 2,
+    "tcpbook.link": 2,
+    "tcpbook.textlog": 3,
+    "tcpbook.outcome": 3,
+    "tcpbook.trace": 4,
+    "tcpbook.endpoint.effects": 5,
+    "tcpbook.endpoint.timers": 6,
+    "tcpbook.endpoint.rtt": 6,
+    "tcpbook.endpoint.sendspace": 6,
+    "tcpbook.endpoint.receivespace": 6,
+    "tcpbook.endpoint.sender": 7,
+    "tcpbook.endpoint.connection": 8,
+    "tcpbook.endpoint.listener": 8,
+    "tcpbook.endpoint.host": 9,
+    "tcpbook.endpoint": 10,
+    "tcpbook.network": 11,
+    "tcpbook.apps": 12,
+    "tcpbook.scenarios": 13,
+    "tcpbook.render.style": 14,
+    "tcpbook.render.lanes": 14,
+    "tcpbook.render.scene": 15,
+    "tcpbook.render.textladder": 15,
+    "tcpbook.render.statediagram": 15,
+    "tcpbook.render.summary": 15,
+    "tcpbook.render.ladderdiagram": 16,
+    "tcpbook.render.export": 17,
+    "tcpbook.render": 18,
+    "tcpbook.pcap": 18,
+    "tcpbook.capture": 18,
+    "tcpbook.analysis.models": 18,
+    "tcpbook.analysis.fastpath": 19,
+    "tcpbook.analysis.montecarlo": 20,
+    "tcpbook.explorers": 21,
+    "tcpbook.analysis.plots": 22,  # chapter 5's loss explorer is built on the explorers
+    "tcpbook.analysis": 23,
+    "tcpbook.book": 24,
+    "tcpbook.lab": 24,
+    "tcpbook.cli": 25,
+    "tcpbook.__main__": 26,
+    "tcpbook": 27,
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST):  # noqa: ANN202 - a generator of ast nodes
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
+def imports_of(path: Path) -> set[str]:
+    """The tcpbook modules ``path`` imports at run time."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "tcpbook")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "tcpbook":
+                continue
+            for alias in node.names:  # `from . import style` names a module
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in ALL_MODULES else target)
+    found.discard(name)
+    return found
+
+
+ALL_MODULES = {module_name(p) for p in PACKAGE.rglob("*.py")}
+GRAPH = {module_name(p): imports_of(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_every_module_has_a_layer():
+    assert sorted(ALL_MODULES - set(LAYERS)) == [], "add new modules to LAYERS"
+    assert sorted(set(LAYERS) - ALL_MODULES) == [], "remove deleted modules from LAYERS"
+
+
+@pytest.mark.parametrize("module", sorted(ALL_MODULES))
+def test_no_module_imports_one_above_it(module):
+    upward = sorted(m for m in GRAPH[module] if LAYERS.get(m, 99) >= LAYERS[module])
+    assert upward == [], f"{module} (layer {LAYERS[module]}) imports {upward}"
+
+
+def test_there_is_no_import_cycle():
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, path: list[str]) -> bool:
+        state[node] = 1
+        for nxt in sorted(GRAPH.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle.extend([*path[path.index(nxt):], nxt] if nxt in path else [node, nxt])
+                return True
+            if state.get(nxt) is None and visit(nxt, [*path, nxt]):
+                return True
+        state[node] = 2
+        return False
+
+    for module in sorted(GRAPH):
+        if state.get(module) is None and visit(module, [module]):
+            break
+    assert cycle == []
+
+
+def test_the_text_renderer_and_the_simulator_do_not_load_matplotlib():
+    code = (
+        "import sys\n"
+        "from tcpbook import simulate\n"
+        "from tcpbook.render import text_ladder\n"
+        "text_ladder(simulate('full', loss=0.2, seed=3))\n"
+        "print(sorted(m for m in ('matplotlib', 'graphviz', 'ipywidgets', 'numpy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_walker_sees_lazy_imports_and_skips_type_checking_blocks():
+    # export imports the painters; sender names Connection only for type checkers
+    assert "tcpbook.render.ladderdiagram" in GRAPH["tcpbook.render.export"]
+    assert "tcpbook.endpoint.connection" not in GRAPH["tcpbook.endpoint.sender"]
+    assert "tcpbook.render.export" in GRAPH["tcpbook.cli"]  # imported inside a function
