@@ -86,6 +86,14 @@ SYNCHRONIZED: frozenset[State] = frozenset(
 )
 
 
+# States whose receive side still takes data: the peer has not sent its FIN yet.
+RECEIVING: frozenset[State] = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
+# States in which the application may still SEND (before ESTABLISHED the data waits, §3.10.2).
+SENDING: frozenset[State] = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_SENT, State.SYN_RECEIVED})
+# States in which queued data and our FIN may go out.
+TRANSMITTING: frozenset[State] = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1, State.LAST_ACK})
+
+
 class Event(Word):
     """What makes a connection take an arc of the state diagram (RFC 9293 Figure 5 and §3.10).
 
