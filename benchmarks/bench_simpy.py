@@ -21,6 +21,7 @@ import simpy
 from tcpbook import simulate
 from tcpbook.analysis.fastpath import sample_handshake
 from tcpbook.analysis.models import handshake_schedule
+from tcpbook.analysis.montecarlo import handshake_times
 
 
 def simpy_handshake(rng: random.Random, loss: float, rtt: float = 0.1, **profile: object) -> tuple[float, float]:
@@ -81,34 +82,48 @@ def _later(env, delay, callback):
     callback()
 
 
-def run(trials: int = 2000, loss: float = 0.2) -> list[dict[str, object]]:
-    """Handshakes per second of three engines on the same Monte Carlo, and their estimates."""
-    rows = []
-    t0 = time.perf_counter()
-    ev = [simulate("handshake", loss=loss, seed=s).outcome.endpoints["client"].established_at for s in range(trials)]
-    t_event = time.perf_counter() - t0
-    rng = random.Random(1)
-    t0 = time.perf_counter()
-    sp = [simpy_handshake(rng, loss)[0] for _ in range(trials)]
-    t_simpy = time.perf_counter() - t0
-    fast_trials = max(trials, 100_000)
-    t0 = time.perf_counter()
-    fast = sample_handshake(fast_trials, loss, seed=1)
-    t_fast = time.perf_counter() - t0
+def _best(fn, repeat: int) -> tuple[float, object]:
+    """The fastest of ``repeat`` timed calls (a shared machine adds noise, never speed)."""
+    best, result = math.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def run(trials: int = 2000, loss: float = 0.2, repeat: int = 3) -> list[dict[str, object]]:
+    """Handshakes per second of the engines on the same Monte Carlo, and their estimates.
+
+    Each engine runs ``repeat`` times, interleaved, and its best time counts, so the
+    ratios compare the engines under the same conditions.
+    """
+    engines = {
+        "tcpbook event simulator, Monte Carlo": lambda: handshake_times(loss, trials, engine="event", seed=1)[0],
+        "tcpbook event simulator, simulate() each": lambda: [
+            simulate("handshake", loss=loss, seed=s).outcome.endpoints["client"].established_at for s in range(trials)
+        ],
+        "SimPy, same model": lambda: [simpy_handshake(random.Random(s), loss)[0] for s in range(trials)],
+        "tcpbook fast path (NumPy)": lambda: sample_handshake(max(trials, 100_000), loss, seed=1),
+    }
+    best = {name: math.inf for name in engines}
+    results: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, fn in engines.items():
+            secs, results[name] = _best(fn, 1)
+            best[name] = min(best[name], secs)
 
     def mean_time(xs):
+        if hasattr(xs, "client_time"):
+            return xs.client_time[xs.client_established].mean()
         v = np.array([x for x in xs if x is not None and math.isfinite(x)])
         return v.mean()
 
-    for name, n, secs, mean in (
-        ("tcpbook event simulator", trials, t_event, mean_time(ev)),
-        ("SimPy, same model", trials, t_simpy, mean_time(sp)),
-        ("tcpbook fast path (NumPy)", fast_trials, t_fast, fast.client_time[fast.client_established].mean()),
-    ):
-        rows.append(
-            {"engine": name, "trials": n, "seconds": secs, "per_second": n / secs, "mean_client_time": float(mean)}
-        )
-    base = rows[1]["per_second"]
+    rows = []
+    for name in engines:
+        n = max(trials, 100_000) if "fast path" in name else trials
+        rows.append({"engine": name, "trials": n, "seconds": best[name], "per_second": n / best[name], "mean_client_time": float(mean_time(results[name]))})
+    base = next(r["per_second"] for r in rows if r["engine"].startswith("SimPy"))
     for r in rows:
         r["vs_simpy"] = r["per_second"] / base
     return rows
@@ -121,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for r in run(args.trials, args.loss):
         print(
-            f"{r['engine']:28s} {r['trials']:>8d} trials {r['seconds']:8.3f} s {r['per_second']:>12,.0f}/s  x{r['vs_simpy']:.2f} vs SimPy  mean time {r['mean_client_time']:.3f} s"
+            f"{r['engine']:42s} {r['trials']:>8d} trials {r['seconds']:8.3f} s {r['per_second']:>12,.0f}/s  x{r['vs_simpy']:.2f} vs SimPy  mean time {r['mean_client_time']:.3f} s"
         )
     return 0
 

@@ -90,12 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     # Chapter 6's loss/retries explorer: one live redraw = fast-path sample + two-panel figure.
     import numpy as np
 
-    from tcpbook.analysis.plots import _explorer_figure, _png
+    from tcpbook.analysis.plots import LossExplorerPlot
 
     lat = []
+    plot = LossExplorerPlot(trials=20_000)  # what the live explorer keeps between moves
     for i, (loss, retries) in enumerate([(x / 10, r) for r in (0, 1, 6) for x in range(6)][: 8 if a.quick else 18]):
         t0 = time.perf_counter()
-        _png(_explorer_figure(loss, retries, 20_000, i), dpi=80)
+        plot.update(loss, retries, i)
+        plot.png(dpi=80)
         lat.append(1000 * (time.perf_counter() - t0))
     rows.append(
         (

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .endpoint import AppNotice, Endpoint
+from .endpoint import Endpoint
+from .events import AppEvent as AppNotice
 from .network import Network
 from .payload import Data, Payload, payload
 from .vocabulary import State

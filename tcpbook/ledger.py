@@ -9,7 +9,6 @@ the whole host — so the bytes themselves never have to be kept.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 
 from .payload import Data, Payload
 
@@ -18,45 +17,70 @@ def _md5():  # noqa: ANN202 - hashlib's type is private
     return hashlib.md5()
 
 
-@dataclass
-class ByteLedger:
-    """Running MD5s of the bytes one host's applications sent and had delivered."""
+_EMPTY = hashlib.md5(b"").hexdigest()
 
-    sent_md5: object = field(default_factory=_md5)  # everything sent, in send() order
-    delivered_md5: object = field(default_factory=_md5)  # everything delivered, in delivery order
-    sent_to: dict[str, object] = field(default_factory=dict)  # peer -> MD5 of what was sent to it
-    delivered_from: dict[str, object] = field(default_factory=dict)  # peer -> MD5 of what came from it
+
+class ByteLedger:
+    """Running MD5s of the bytes one host's applications sent and had delivered.
+
+    Digests exist only once bytes flow.  With a single peer the host's digest *is* that
+    peer's; a second peer gets the host-wide digest split off (a copy of the first peer's),
+    so the common two-party run hashes each byte once per direction.
+    """
+
+    __slots__ = ("sent_to", "delivered_from", "_sent_all", "_delivered_all")
+
+    def __init__(self) -> None:
+        self.sent_to: dict[str, object] = {}  # peer -> MD5 of what was sent to it
+        self.delivered_from: dict[str, object] = {}  # peer -> MD5 of what came from it
+        self._sent_all: object | None = None  # host-wide, once there are two peers
+        self._delivered_all: object | None = None
+
+    @staticmethod
+    def _account(per_peer: dict[str, object], everything: object | None, peer: str, chunks) -> object | None:  # noqa: ANN001
+        digest = per_peer.get(peer)
+        if digest is None:
+            if per_peer and everything is None:  # a second peer: split the host-wide digest off
+                everything = next(iter(per_peer.values())).copy()  # type: ignore[attr-defined]
+            digest = per_peer[peer] = hashlib.md5()
+        for chunk in chunks:
+            digest.update(chunk)  # type: ignore[attr-defined]
+            if everything is not None:
+                everything.update(chunk)  # type: ignore[attr-defined]
+        return everything
 
     def sent(self, peer: str, data: Data) -> None:
         """The application handed ``data`` to ``send()`` on its connection with ``peer``."""
-        per_peer = self.sent_to.get(peer)
-        if per_peer is None:
-            per_peer = self.sent_to[peer] = _md5()
-        chunks = data.chunks() if isinstance(data, Payload) else (data,)
-        for chunk in chunks:
-            self.sent_md5.update(chunk)  # type: ignore[attr-defined]
-            per_peer.update(chunk)  # type: ignore[attr-defined]
+        if len(data):
+            chunks = data.chunks() if isinstance(data, Payload) else (data,)
+            self._sent_all = self._account(self.sent_to, self._sent_all, peer, chunks)
 
     def delivered(self, peer: str, data: bytes) -> None:
         """``data`` from ``peer`` was delivered in order to the application."""
-        per_peer = self.delivered_from.get(peer)
-        if per_peer is None:
-            per_peer = self.delivered_from[peer] = _md5()
-        self.delivered_md5.update(data)  # type: ignore[attr-defined]
-        per_peer.update(data)  # type: ignore[attr-defined]
+        self._delivered_all = self._account(self.delivered_from, self._delivered_all, peer, (data,))
 
     def digest_sent(self) -> str:
-        """Hex MD5 of everything the host's applications sent."""
-        return self.sent_md5.hexdigest()  # type: ignore[attr-defined]
+        """Hex MD5 of everything the host's applications sent (in send() order)."""
+        return _hex(self._sent_all, self.sent_to)
 
     def digest_delivered(self) -> str:
-        """Hex MD5 of everything delivered to the host's applications."""
-        return self.delivered_md5.hexdigest()  # type: ignore[attr-defined]
+        """Hex MD5 of everything delivered to the host's applications (in delivery order)."""
+        return _hex(self._delivered_all, self.delivered_from)
 
     def digest_sent_to(self, peer: str) -> str:
         """Hex MD5 of everything sent to ``peer`` (of nothing, if nothing was)."""
-        return (self.sent_to.get(peer) or _md5()).hexdigest()  # type: ignore[attr-defined]
+        digest = self.sent_to.get(peer)
+        return digest.hexdigest() if digest is not None else _EMPTY  # type: ignore[attr-defined]
 
     def digest_delivered_from(self, peer: str) -> str:
         """Hex MD5 of everything delivered from ``peer``."""
-        return (self.delivered_from.get(peer) or _md5()).hexdigest()  # type: ignore[attr-defined]
+        digest = self.delivered_from.get(peer)
+        return digest.hexdigest() if digest is not None else _EMPTY  # type: ignore[attr-defined]
+
+
+def _hex(everything: object | None, per_peer: dict[str, object]) -> str:
+    if everything is not None:
+        return everything.hexdigest()  # type: ignore[attr-defined]
+    if per_peer:
+        return next(iter(per_peer.values())).hexdigest()  # type: ignore[attr-defined]
+    return _EMPTY

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .endpoint import AppNotice, CancelTimer, Endpoint, Note, SetTimer, StateChange, Transmit
+from .endpoint import CancelTimer, Endpoint, SetTimer, Transmit
 from .events import AppEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
 from .link import Link
 from .outcome import derive_outcome
-from .segment import Segment, flag_tuple, segment_kind
-from .simulator import NS, Simulator, to_ns
+from .segment import FLAG_NAMES, KIND_TABLE, Segment
+from .simulator import NS, Simulator
 from .trace import Trace
 from .vocabulary import NoteKind, Timer, TimerAction
 
@@ -28,7 +28,7 @@ class App(Protocol):
 
     def start(self, net: Network, endpoint: Endpoint) -> None: ...
 
-    def on_notice(self, net: Network, endpoint: Endpoint, notice: AppNotice) -> None: ...
+    def on_notice(self, net: Network, endpoint: Endpoint, notice: AppEvent) -> None: ...
 
 
 class Network:
@@ -51,9 +51,9 @@ class Network:
             Transmit: self._apply_transmit,
             SetTimer: self._apply_set_timer,
             CancelTimer: self._apply_cancel_timer,
-            StateChange: self._apply_state_change,
-            AppNotice: self._apply_app_notice,
-            Note: self._apply_note,
+            StateEvent: self._record,
+            AppEvent: self._apply_app_notice,
+            NoteEvent: self._record,
         }
 
     # -- building -------------------------------------------------------------------------
@@ -115,16 +115,17 @@ class Network:
         """Carry out every pending effect of every endpoint (until all are quiet: an
         application's reaction can cause more effects)."""
         for endpoint in list(self.endpoints.values()):
-            self._flush(endpoint)
+            if endpoint._effects:  # noqa: SLF001 - the driver drains the effects queue
+                self._flush(endpoint)
 
     def _flush(self, endpoint: Endpoint) -> None:
+        # Effects caused while applying others (an application reacting) join the end of
+        # the same queue and are applied in turn.
         pending = endpoint._effects  # noqa: SLF001 - the driver owns the effects queue's draining
         apply = self._apply
-        while pending:
-            effects = pending[:]
-            pending.clear()
-            for effect in effects:
-                apply[type(effect)](endpoint, effect)
+        for effect in pending:  # a list iterator also visits what is appended meanwhile
+            apply[type(effect)](endpoint, effect)
+        pending.clear()
 
     def _apply_transmit(self, endpoint: Endpoint, effect: Transmit) -> None:
         self._transmit(effect.segment, effect.retransmission)
@@ -133,61 +134,54 @@ class Network:
         key = (effect.endpoint, effect.cid, effect.kind)
         self._token += 1
         self._timer_tokens[key] = self._token
-        deadline_ns = self.sim.schedule(effect.deadline, self._fire, key, self._token, effect.peer)
+        deadline_ns = round(effect.deadline * NS)  # on the clock's grid (durations are finite, >= 0)
+        self.sim.schedule_ns(deadline_ns, self._fire, key, self._token, effect.peer)
         if self.record_timers:
-            self.events.append(
-                TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.SET, deadline_ns / NS, round(effect.duration, 9))
-            )
+            self.events.append(TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.SET, deadline_ns / NS, effect.duration))
 
     def _apply_cancel_timer(self, endpoint: Endpoint, effect: CancelTimer) -> None:
         if self._timer_tokens.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
             self.events.append(TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.CANCELLED))
 
-    def _apply_state_change(self, endpoint: Endpoint, effect: StateChange) -> None:
-        self.events.append(StateEvent(self.sim.now, effect.endpoint, effect.peer, effect.old, effect.new, effect.cause))
+    def _record(self, endpoint: Endpoint, record: StateEvent | NoteEvent) -> None:
+        self.events.append(record)
 
-    def _apply_app_notice(self, endpoint: Endpoint, effect: AppNotice) -> None:
-        self.events.append(AppEvent(self.sim.now, effect.endpoint, effect.peer, effect.action, effect.nbytes, effect.detail))
-        for app in self.apps.get(endpoint.name, ()):
-            app.on_notice(self, endpoint, effect)
-
-    def _apply_note(self, endpoint: Endpoint, effect: Note) -> None:
-        self.events.append(
-            NoteEvent(
-                self.sim.now, effect.endpoint, effect.text, effect.kind, effect.peer, effect.queue, effect.port, effect.cookie, effect.ack, effect.count, effect.seconds
-            )
-        )
+    def _apply_app_notice(self, endpoint: Endpoint, notice: AppEvent) -> None:
+        self.events.append(notice)
+        for app in self.apps[endpoint.name]:
+            app.on_notice(self, endpoint, notice)
 
     def _transmit(self, segment: Segment, retransmission: bool) -> None:
         now = self.sim.now
         self.segments_sent += 1
-        decision = self.link.decide(segment, now)
-        dropped, reason = decision.dropped, decision.reason
+        reason, arrival = self.link.route(segment, now)
         arrival_ns = None
-        if not dropped:
+        if arrival is not None:
             if segment.dst in self.endpoints:
-                arrival_ns = to_ns(decision.arrival)  # delay >= 0: never before now
+                arrival_ns = round(arrival * NS)  # on the clock's grid; delay >= 0: never before now
+                arrival = arrival_ns / NS
             else:
                 reason = "host down" if segment.dst in self.crashed else "no such host"
-                dropped = True
+                arrival = None
+        flags, size = segment.flags & 0x1F, len(segment.payload)
         self.events.append(
             SegmentEvent(
                 now,
                 segment.src,
                 segment.dst,
-                flag_tuple(segment.flags),
+                FLAG_NAMES[flags],
                 segment.seq,
                 segment.ack,
-                len(segment.payload),
-                dropped,
+                size,
+                arrival is None,
                 retransmission,
-                None if arrival_ns is None else arrival_ns / NS,
+                arrival,
                 reason,
                 segment.window,
                 segment.mss,
                 segment.src_port,
                 segment.dst_port,
-                segment_kind(segment.flags, len(segment.payload)),
+                KIND_TABLE[2 * flags + (size > 0)],
                 segment.note,
             )
         )
@@ -222,11 +216,6 @@ class Network:
         everyone = {name: self.endpoints.get(name) or self.crashed[name] for name in self._order}
         if self.crashed:
             stats = {**(stats or {}), "crashed": sorted(self.crashed)}
-        outcome = derive_outcome(
-            self.events,
-            tuple(everyone),
-            {name: ep.ledger for name, ep in everyone.items()},
-            crashed=self.crashed,
-            stats=stats,
-        )
-        return Trace(params=params, events=self.events, outcome=outcome, endpoints=tuple(everyone))
+        names, events, crashed = tuple(everyone), self.events, tuple(self.crashed)
+        ledgers = {name: ep.ledger for name, ep in everyone.items()}
+        return Trace(params, events, endpoints=names, derive=lambda: derive_outcome(events, names, ledgers, crashed=crashed, stats=stats))

@@ -51,11 +51,21 @@ def connections_of(events: Iterable[Event]) -> dict[str, list[_Connection]]:
     begins when a state change leaves CLOSED or LISTEN after the previous one had gone
     back there (a reconnect, or a request reset to LISTEN and made again).
     """
+    return _read(events)[0]
+
+
+def _read(events: Iterable[Event]) -> tuple[dict[str, list[_Connection]], dict[str, bool], dict[str, int], dict[str, int]]:
+    """One pass over the events: connections, whether each listener is open, bytes sent and delivered."""
     by_endpoint: dict[str, list[_Connection]] = {}
     current: dict[tuple[str, str], _Connection] = {}
+    listening: dict[str, bool] = {}
+    sent: dict[str, int] = {}
+    delivered: dict[str, int] = {}
     for e in events:
-        if isinstance(e, StateEvent):
+        kind = type(e)
+        if kind is StateEvent:
             if e.peer is None:
+                listening[e.endpoint] = e.state == State.LISTEN
                 continue
             key = (e.endpoint, e.peer)
             conn = current.get(key)
@@ -63,13 +73,19 @@ def connections_of(events: Iterable[Event]) -> dict[str, list[_Connection]]:
                 conn = current[key] = _Connection(e.peer, e.old)
                 by_endpoint.setdefault(e.endpoint, []).append(conn)
             conn.state = e.state
-            if e.state == State.ESTABLISHED and conn.established_at is None:
+            if conn.established_at is None and e.state == State.ESTABLISHED:
                 conn.established_at = e.t
-        elif isinstance(e, AppEvent) and e.action == AppAction.ERROR and e.peer is not None:
-            conn = current.get((e.endpoint, e.peer))
-            if conn is not None:
-                conn.error = e.detail
-    return by_endpoint
+        elif kind is AppEvent:
+            action = e.action
+            if action == AppAction.SEND:
+                sent[e.endpoint] = sent.get(e.endpoint, 0) + e.nbytes
+            elif action == AppAction.DATA:
+                delivered[e.endpoint] = delivered.get(e.endpoint, 0) + e.nbytes
+            elif action == AppAction.ERROR and e.peer is not None:
+                conn = current.get((e.endpoint, e.peer))
+                if conn is not None:
+                    conn.error = e.detail
+    return by_endpoint, listening, sent, delivered
 
 
 def end_time(events: Sequence[Event]) -> float:
@@ -98,18 +114,7 @@ def derive_outcome(
     digest of what one sent with the digest of what the other received.
     """
     crashed = set(crashed)
-    conns = connections_of(events)
-    listening: dict[str, bool] = {}
-    sent: dict[str, int] = dict.fromkeys(endpoints, 0)
-    delivered: dict[str, int] = dict.fromkeys(endpoints, 0)
-    for e in events:
-        if isinstance(e, StateEvent) and e.peer is None:
-            listening[e.endpoint] = e.state == State.LISTEN
-        elif isinstance(e, AppEvent):
-            if e.action == AppAction.SEND:
-                sent[e.endpoint] = sent.get(e.endpoint, 0) + e.nbytes
-            elif e.action == AppAction.DATA:
-                delivered[e.endpoint] = delivered.get(e.endpoint, 0) + e.nbytes
+    conns, listening, sent, delivered = _read(events)
     outcomes: dict[str, EndpointOutcome] = {}
     for name in endpoints:
         mine = conns.get(name, [])

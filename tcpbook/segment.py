@@ -37,17 +37,17 @@ class Flag(enum.IntFlag):
 # Order in which flags are written: tcpdump-like and RFC-like ("SYN,ACK").
 _FLAG_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK"))
 # Every combination's names, computed once: the trace asks for them on every segment.
-_NAMES: tuple[tuple[str, ...], ...] = tuple(tuple(name for bit, name in _FLAG_ORDER if value & bit) for value in range(32))
+FLAG_NAMES: tuple[tuple[str, ...], ...] = tuple(tuple(name for bit, name in _FLAG_ORDER if value & bit) for value in range(32))
 
 
 def flag_names(flags: int) -> list[str]:
     """``SYN | ACK`` → ``["SYN", "ACK"]`` (in the conventional order)."""
-    return list(_NAMES[int(flags) & 0x1F])
+    return list(FLAG_NAMES[int(flags) & 0x1F])
 
 
 def flag_tuple(flags: int) -> tuple[str, ...]:
     """Like :func:`flag_names`, as a shared tuple (no copy)."""
-    return _NAMES[flags & 0x1F]
+    return FLAG_NAMES[flags & 0x1F]
 
 
 def parse_flags(names: list[str] | tuple[str, ...]) -> Flag:
@@ -73,6 +73,10 @@ def segment_kind(flags: int, payload_length: int) -> SegmentKind:
     if payload_length:
         return SegmentKind.DATA
     return SegmentKind.ACK
+
+
+# segment_kind for every (flags, carries payload) pair, computed once: index 2*flags + payload.
+KIND_TABLE: tuple[SegmentKind, ...] = tuple(segment_kind(i // 2, i % 2) for i in range(64))
 
 
 @dataclass(slots=True)

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .events import (
@@ -53,14 +52,48 @@ __all__ = [
 ]
 
 
-@dataclass
 class Trace:
-    """Everything that happened in one run; see the module docstring."""
+    """Everything that happened in one run; see the module docstring.
 
-    params: dict[str, Any]
-    events: list[Event]
-    outcome: Outcome
-    endpoints: tuple[str, ...] = ()  # the endpoints' names, in drawing order (client first)
+    ``outcome`` may be given, or — as the simulator does — a function that derives it
+    from the events when it is first asked for (a Monte Carlo of thousands of runs that
+    only looks at the events never pays for it).
+    """
+
+    __slots__ = ("params", "events", "endpoints", "_outcome", "_derive")
+
+    def __init__(
+        self,
+        params: dict[str, Any],
+        events: list[Event],
+        outcome: Outcome | None = None,
+        endpoints: tuple[str, ...] = (),
+        *,
+        derive: Callable[[], Outcome] | None = None,
+    ) -> None:
+        if outcome is None and derive is None:
+            raise TypeError("a Trace needs its outcome, or a function that derives it")
+        self.params = params
+        self.events = events
+        self.endpoints = tuple(endpoints)  # the endpoints' names, in drawing order (client first)
+        self._outcome = outcome
+        self._derive = derive
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the run ended (see :class:`~tcpbook.events.Outcome`)."""
+        if self._outcome is None:
+            self._outcome = self._derive()  # type: ignore[misc]
+            self._derive = None
+        return self._outcome
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.params.get('scenario', '?')}: {len(self.events)} events, endpoints {', '.join(self.endpoints)}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trace) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
 
     # -- views ---------------------------------------------------------------------
 
@@ -112,6 +145,14 @@ class Trace:
             else:
                 break
         return state
+
+    def established_at(self, endpoint: str) -> float | None:
+        """When ``endpoint`` first had a connection in ESTABLISHED (the outcome's
+        ``established_at``, read straight from the state changes), or None."""
+        for e in self.events:
+            if type(e) is StateEvent and e.state == "ESTABLISHED" and e.endpoint == endpoint and e.peer is not None:
+                return e.t
+        return None
 
     def main_peer(self, endpoint: str) -> str | None:
         """The peer of ``endpoint``'s first connection (``client`` for the server)."""

@@ -423,7 +423,7 @@ def test_abort_in_every_state_sends_rst_only_where_the_rfc_says(state, sends_rst
     if rst:
         assert rst[0].segment.seq == conn.snd.nxt % 2**32
     moves = [e for e in effects if isinstance(e, StateChange)]
-    assert [(m.old, m.new, m.cause) for m in moves] == [(state, State.CLOSED, "ABORT")]
+    assert [(m.old, m.state, m.cause) for m in moves] == [(state, State.CLOSED, "ABORT")]
 
 
 @pytest.mark.parametrize(
@@ -443,7 +443,7 @@ def test_a_valid_rst_closes_every_synchronized_state(state, error):
     rst = Segment("server", "client", 80, conn.local_port, conn.rcv.nxt % 2**32, 0, Flag.RST)
     client.receive(rst, net.now)
     moves = [e for e in client.take_effects() if isinstance(e, StateChange)]
-    assert [(m.old, m.new, m.cause) for m in moves] == [(state, State.CLOSED, "rcv RST")]
+    assert [(m.old, m.state, m.cause) for m in moves] == [(state, State.CLOSED, "rcv RST")]
     assert conn.error == error
 
 

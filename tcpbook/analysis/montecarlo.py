@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_nonnegative, check_positive, check_probability
 from ..profiles import get_profile
-from ..scenarios import simulate
+from ..scenarios import prepare, simulate
 from ..trace import Trace
 from . import models
 from .fastpath import _check_trials, sample_handshake, sample_transmissions
@@ -257,7 +257,7 @@ def _check_engine(engine: str, allowed: tuple[str, ...]) -> None:
 
 
 def _established_at(trace: Trace, name: str) -> float:
-    at = trace.outcome.endpoints[name].established_at
+    at = trace.established_at(name)
     return math.inf if at is None else at
 
 
@@ -286,8 +286,9 @@ def handshake_times(
     client = np.empty(n)
     server = np.empty(n)
     seeds = _trial_seeds(ss, n)
+    run = prepare("handshake", loss=loss, **params)  # parameters checked once, not per trial
     for i, s in enumerate(_progress(seeds, n, "handshakes", progress)):
-        trace = simulate("handshake", loss=loss, seed=s, **params)
+        trace = run(seed=s)
         client[i] = _established_at(trace, "client")
         server[i] = _established_at(trace, "server")
     return client, server

@@ -182,37 +182,114 @@ def plot_metric(
 # -- the explorer ---------------------------------------------------------------------------
 
 
-def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: float = 0.1) -> Figure:
-    """Left: P(ESTABLISHED) against loss for this retry limit, model line, and the chosen
-    point simulated; right: the distribution of the time to establish at that point."""
-    sched = models.handshake_schedule("linux", syn_retries=retries)
-    client, server = handshake_times(loss, trials, seed=seed, syn_retries=retries, rtt=rtt)
-    # Fixed margins rather than constrained layout: the explorer redraws on every slider
-    # move, and layout solving is half of the drawing time.
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 3.0), gridspec_kw={"width_ratios": [1, 1.4]})
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.2, top=0.9, wspace=0.22)
-    dense = np.linspace(0, 0.6, 61)
-    a1.plot(dense, _model_curve("p_client", dense, retries, "linux", rtt), color="C0", label="client, geometric model")
-    a1.plot(dense, _model_curve("p_server", dense, retries, "linux", rtt), color="C2", label="server, geometric model")
-    a1.plot([loss], [np.isfinite(client).mean()], "o", color="C0", label="client, simulated")
-    a1.plot([loss], [np.isfinite(server).mean()], "s", color="C2", label="server, simulated")
-    a1.set_ylim(-0.02, 1.02)
-    a1.set_xlabel("loss")
-    a1.set_ylabel("P(ESTABLISHED)")
-    a1.set_title(f"syn_retries={retries}: {sched.attempts} SYNs, gives up at {sched.give_up:g} s", fontsize=8)
-    a1.legend(fontsize=6, loc="lower left")
-    a1.grid(alpha=0.3)
-    dist = time_distribution(client, loss, sched.syn_times, rtt)
-    plot_time_distribution(
-        dist, ax=a2, max_time=20.0, title=f"loss={loss:.0%}: time to ESTABLISHED (client), up to 20 s"
-    )
-    return fig
+class LossExplorerPlot:
+    """Chapter 5's two panels, drawn once; :meth:`update` changes only their data.
+
+    Left: P(ESTABLISHED) against loss for one retry limit — the geometric model's lines
+    and the simulated point.  Right: when the client became ESTABLISHED, on a time axis
+    (seconds): the simulated share at each time (with its 95 % interval) beside the
+    model's.  A live explorer calls :meth:`update` on every slider move and sends
+    :meth:`png`.  Everything that never changes — axes, ticks, labels, legends — is
+    rendered once and kept as a background; a redraw paints only the data on top of it
+    (matplotlib's blitting), which is what makes it fast: text is the slow part of a
+    picture, and almost all of the text here is in the background.
+    """
+
+    def __init__(self, *, trials: int = 20_000, rtt: float = 0.1, max_time: float = 20.0, dpi: int = 80) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+        from matplotlib.collections import LineCollection  # noqa: PLC0415
+
+        self.trials, self.rtt, self.max_time = trials, rtt, max_time
+        # Fixed margins rather than constrained layout: no layout solving on a redraw.
+        self.fig = Figure(figsize=(8.4, 3.0), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        a1, a2 = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+        self.fig.subplots_adjust(left=0.07, right=0.99, bottom=0.17, top=0.88, wspace=0.2)
+        self.axes = (a1, a2)
+        self.dense = np.linspace(0, 0.6, 61)
+        zero = self.dense * 0
+        (self.model_client,) = a1.plot(self.dense, zero, color="C0", label="client, geometric model", animated=True)
+        (self.model_server,) = a1.plot(self.dense, zero, color="C2", label="server, geometric model", animated=True)
+        (self.point_client,) = a1.plot([0], [0], "o", color="C0", label="client, simulated", animated=True)
+        (self.point_server,) = a1.plot([0], [0], "s", color="C2", label="server, simulated", animated=True)
+        a1.set_xlim(-0.02, 0.62)
+        a1.set_ylim(-0.02, 1.02)
+        a1.set_xlabel("loss")
+        a1.set_ylabel("P(ESTABLISHED)")
+        a1.legend(fontsize=6, loc="lower left")
+        a1.grid(alpha=0.3)
+        self.bars_sim = a2.bar([0], [0], 0.4, color="C0", label="simulated", animated=True)
+        self.bars_model = a2.bar([0], [0], 0.4, color="C1", alpha=0.8, label="geometric model", animated=True)
+        self.intervals = LineCollection([], colors="0.2", linewidths=1, animated=True)
+        a2.add_collection(self.intervals)
+        a2.set_xlim(-0.5, max_time + 0.5)
+        a2.set_ylim(0, 1.0)
+        a2.set_xlabel("time to ESTABLISHED (s)")
+        a2.set_ylabel("share of connections")
+        a2.legend(fontsize=7, loc="upper right")
+        a2.grid(axis="y", alpha=0.3)
+        self.title_left = a1.set_title(" ", fontsize=8, animated=True)
+        self.title_right = a2.set_title(" ", fontsize=9, animated=True)
+        self._patches: list[Any] = []
+        self._background: Any = None
+
+    def update(self, loss: float, retries: int, seed: int) -> None:
+        """Sample ``trials`` handshakes at (``loss``, ``retries``) and show them."""
+        from matplotlib.patches import Rectangle  # noqa: PLC0415
+
+        sched = models.handshake_schedule("linux", syn_retries=retries)
+        client, server = handshake_times(loss, self.trials, seed=seed, syn_retries=retries, rtt=self.rtt)
+        self.model_client.set_ydata(_model_curve("p_client", self.dense, retries, "linux", self.rtt))
+        self.model_server.set_ydata(_model_curve("p_server", self.dense, retries, "linux", self.rtt))
+        self.point_client.set_data([loss], [np.isfinite(client).mean()])
+        self.point_server.set_data([loss], [np.isfinite(server).mean()])
+        self.title_left.set_text(f"syn_retries={retries}: {sched.attempts} SYNs, gives up at {sched.give_up:g} s")
+        self.title_right.set_text(f"loss={loss:.0%}: time to ESTABLISHED (client), up to {self.max_time:g} s")
+        rows = [r for r in time_distribution(client, loss, sched.syn_times, self.rtt) if r["time"] <= self.max_time]
+        a2 = self.axes[1]
+        self._patches = []
+        for r in rows:
+            for dx, height, colour, alpha in ((-0.2, r["share"], "C0", 1.0), (0.2, r["model"], "C1", 0.8)):
+                patch = Rectangle((r["time"] + dx - 0.2, 0), 0.4, height, color=colour, alpha=alpha, animated=True)
+                patch.set_transform(a2.transData)
+                patch.axes = a2
+                self._patches.append(patch)
+        self.intervals.set_segments([[(r["time"] - 0.2, r["ci_low"]), (r["time"] - 0.2, r["ci_high"])] for r in rows])
+
+    def _dynamic(self) -> list[Any]:
+        return [self.model_client, self.model_server, self.point_client, self.point_server, *self._patches, self.intervals,
+                self.title_left, self.title_right]
+
+    def png(self, dpi: int | None = None) -> bytes:
+        """The figure as PNG bytes (the same data give the same bytes)."""
+        from PIL import Image  # noqa: PLC0415 - Pillow comes with matplotlib
+
+        if dpi is not None and dpi != self.fig.dpi:
+            self.fig.set_dpi(dpi)
+            self._background = None
+        if self._background is None:  # axes, ticks, labels, legends: rendered once
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.canvas.restore_region(self._background)
+        for artist in self._dynamic():
+            artist.axes.draw_artist(artist)
+        image = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: float = 0.1) -> bytes:
+    """The explorer's two panels for one point, as PNG bytes (static frames, tests)."""
+    plot = LossExplorerPlot(trials=trials, rtt=rtt)
+    plot.update(loss, retries, seed)
+    return plot.png()
 
 
 def _png(fig: Figure, dpi: int = 64) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
+    plt.close(fig)  # a no-op for figures pyplot does not manage
     return buf.getvalue()
 
 
@@ -256,13 +333,12 @@ def loss_explorer(
     if static:
         outer_children = []
         inner_stacks = []
+        plot = LossExplorerPlot(trials=trials, dpi=56)
         for j, r in enumerate(retries):
-            frames = [
-                widgets.Image(
-                    value=_png(_explorer_figure(x, r, trials, seed * 1000 + 10 * j + i), dpi=56), format="png"
-                )
-                for i, x in enumerate(losses)
-            ]
+            frames = []
+            for i, x in enumerate(losses):
+                plot.update(x, r, seed * 1000 + 10 * j + i)
+                frames.append(widgets.Image(value=plot.png(), format="png"))
             inner = widgets.Stack(frames, selected_index=loss_slider.index)
             inner_stacks.append(inner)
             outer_children.append(inner)
@@ -272,9 +348,11 @@ def loss_explorer(
             widgets.jslink((loss_slider, "index"), (inner, "selected_index"))
         return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), outer])
     image = widgets.Image(format="png")
+    plot = LossExplorerPlot(trials=trials)
 
     def redraw(_: Any = None) -> None:
-        image.value = _png(_explorer_figure(loss_slider.value, retry_slider.value, trials, seed), dpi=80)
+        plot.update(loss_slider.value, retry_slider.value, seed)
+        image.value = plot.png(dpi=80)
 
     loss_slider.observe(redraw, names="value")
     retry_slider.observe(redraw, names="value")

@@ -34,6 +34,8 @@ RESET_IS_AN_ERROR = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WA
 class SegmentArrives(_Self):
     """RFC 9293 §3.10.7.3 and §3.10.7.4: one method per check, in the RFC's order."""
 
+    __slots__ = ()
+
     def segment_arrives(self, seg: Segment, now: float) -> None:
         """SEGMENT ARRIVES (§3.10.7): SYN-SENT has its own rules (§3.10.7.3); every other
         state runs the checks of §3.10.7.4 in order, each of which may end processing."""
@@ -80,14 +82,14 @@ class SegmentArrives(_Self):
             ack = space.una + seq_diff(seg.ack, space.una)
             if ack <= space.iss or ack > space.max:
                 if not seg.flags & RST:
-                    self.note(NoteKind.OLD_DUPLICATE, f"SYN,ACK acknowledges {seg.ack}, not our SYN: old duplicate, answered with RST", ack=seg.ack)
+                    self.note(now, NoteKind.OLD_DUPLICATE, f"SYN,ACK acknowledges {seg.ack}, not our SYN: old duplicate, answered with RST", ack=seg.ack)
                     self.send_rst_for(seg)
                 return
             ack_ok = True
         if seg.flags & RST:
             if ack_ok:
                 self.error = SocketError.ECONNREFUSED
-                self.notify(AppAction.ERROR, detail=SocketError.ECONNREFUSED)
+                self.notify(AppAction.ERROR, now, detail=SocketError.ECONNREFUSED)
                 self.move(Event.RCV_RST_ACK, now)
             return
         if not seg.flags & SYN:
@@ -98,7 +100,7 @@ class SegmentArrives(_Self):
             self._handshake_complete(now)
             self.move(Event.RCV_SYN_ACK, now)
             self.send_ack()
-            self.notify(AppAction.CONNECTED)
+            self.notify(AppAction.CONNECTED, now)
             self.sender.push(now)
         else:
             self.move(Event.RCV_SYN, now)
@@ -166,20 +168,20 @@ class SegmentArrives(_Self):
             return
         if self.state is State.SYN_RECEIVED:
             if self.passive:
-                self.note(NoteKind.REQUEST_RESET, f"RST from {self.peer}: request dropped, back to LISTEN")
+                self.note(now, NoteKind.REQUEST_RESET, f"RST from {self.peer}: request dropped, back to LISTEN")
                 self.move(Event.RCV_RST, now)
                 self.timers.cancel_all()
                 self._forget(self)
             else:
                 self.error = SocketError.ECONNREFUSED
-                self.notify(AppAction.ERROR, detail=SocketError.ECONNREFUSED)
+                self.notify(AppAction.ERROR, now, detail=SocketError.ECONNREFUSED)
                 self.move(Event.RCV_RST_REFUSED, now)
             return
         if self.state in RESET_IS_AN_ERROR:
             self.error = SocketError.ECONNRESET
-            self.notify(AppAction.ERROR, detail=SocketError.ECONNRESET)
+            self.notify(AppAction.ERROR, now, detail=SocketError.ECONNRESET)
         else:
-            self.notify(AppAction.CLOSED, detail="reset")
+            self.notify(AppAction.CLOSED, now, detail="reset")
         self.move(Event.RCV_RST, now)
 
     def check_syn(self, seg: Segment, seq: int, now: float) -> bool:
@@ -215,16 +217,16 @@ class SegmentArrives(_Self):
             if not space.una < ack <= space.max:
                 self.send_rst_for(seg)
                 return False
-            if self.listener is not None and not self.listener.has_room_for(self):
+            if self.listener is not None and not self.listener.has_room_for(self, now):
                 return False  # accept queue full: ignore the ACK, the SYN,ACK timer will retry
             self.timers.cancel(Timer.RTO)
             space.una = space.iss + 1
             space.wnd = seg.window
             self._handshake_complete(now)
             self.move(Event.RCV_ACK_OF_SYN, now)
-            self.notify(AppAction.CONNECTED)
+            self.notify(AppAction.CONNECTED, now)
             if self.listener is not None:
-                self.listener.established(self)
+                self.listener.established(self, now)
         if ack > space.max:
             self.send_ack()  # acknowledges data we never sent: re-synchronise, drop
             return False
@@ -246,7 +248,7 @@ class SegmentArrives(_Self):
             self._enter_time_wait(Event.RCV_ACK_OF_FIN, now)
         elif self.state is State.LAST_ACK:
             self.move(Event.RCV_ACK_OF_FIN, now)
-            self.notify(AppAction.CLOSED)
+            self.notify(AppAction.CLOSED, now)
 
     def process_text(self, seg: Segment, seq: int, now: float) -> bool:
         """Seventh check (§3.10.7.4), the segment text: in ESTABLISHED and FIN-WAIT-1/2
@@ -258,7 +260,7 @@ class SegmentArrives(_Self):
         if self.state not in RECEIVING:
             return True
         if self.read_closed and seq + len(seg.payload) > self.rcv.nxt:
-            self.note(NoteKind.DATA_AFTER_CLOSE, f"data from {self.peer} after close(): connection aborted with RST")
+            self.note(now, NoteKind.DATA_AFTER_CLOSE, f"data from {self.peer} after close(): connection aborted with RST")
             self.rcv.nxt = seq + len(seg.payload)
             self.abort(now, quietly=True)
             return True
@@ -266,7 +268,7 @@ class SegmentArrives(_Self):
         if ready:
             self.rcv.deliver(ready)
             self.ledger.delivered(self.peer, ready)
-            self.notify(AppAction.DATA, len(ready))  # the application gets it in one piece
+            self.notify(AppAction.DATA, now, len(ready))  # the application gets it in one piece
             self.ack_pending += 1
         return arrival is not Arrival.IN_ORDER
 
@@ -298,7 +300,7 @@ class SegmentArrives(_Self):
         state = self.state
         if state is State.ESTABLISHED:
             self.move(Event.RCV_FIN, now)
-            self.notify(AppAction.EOF)
+            self.notify(AppAction.EOF, now)
             if not self.profile.delay_fin_ack:
                 self.send_ack()
             elif Timer.DELAYED_ACK not in self.timers:
@@ -310,11 +312,11 @@ class SegmentArrives(_Self):
             else:
                 self.move(Event.RCV_FIN, now)
                 self.send_ack()
-            self.notify(AppAction.EOF)
+            self.notify(AppAction.EOF, now)
         elif state is State.FIN_WAIT_2:
             self.send_ack()
             self._enter_time_wait(Event.RCV_FIN, now)
-            self.notify(AppAction.EOF)
+            self.notify(AppAction.EOF, now)
         else:
             self.send_ack()
 

@@ -54,6 +54,12 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
     ``emit`` receives the connection's effects; ``forget`` is called when it reaches CLOSED.
     """
 
+    __slots__ = (
+        "endpoint", "profile", "cid", "local_port", "peer", "peer_port", "listener", "passive", "state", "error",
+        "established_at", "emit", "_forget", "ledger", "timers", "sender", "rcv", "read_closed", "advertised_window",
+        "ack_pending", "syn_attempt", "handshake_retransmitted", "synack_sent",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -116,20 +122,20 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         """Take the arc ``event`` leads to from the current state (the table decides)."""
         arc = next_state(self.state, event)
         old, self.state = self.state, arc.target
-        self.emit(StateChange(self.endpoint, self.peer, old, arc.target, event))
+        self.emit(StateChange(now, self.endpoint, self.peer, old, arc.target, event))
         if arc.target is State.ESTABLISHED and self.established_at is None:
             self.established_at = now
         if arc.target is State.CLOSED:
             self.timers.cancel_all()
             self._forget(self)
 
-    def notify(self, action: AppAction, nbytes: int = 0, detail: str = "") -> None:
+    def notify(self, action: AppAction, now: float, nbytes: int = 0, detail: str = "") -> None:
         """Tell the application something (or record what it did)."""
-        self.emit(AppNotice(self.endpoint, self.peer, action, nbytes, detail))
+        self.emit(AppNotice(now, self.endpoint, self.peer, action, nbytes, detail))
 
-    def note(self, kind: NoteKind, text: str, **facts: object) -> None:
+    def note(self, now: float, kind: NoteKind, text: str, **facts: object) -> None:
         """Record a decision of the stack about this connection."""
-        self.emit(Note(self.endpoint, kind, text, peer=self.peer, **facts))  # type: ignore[arg-type]
+        self.emit(Note(now, self.endpoint, text, kind, peer=self.peer, **facts))  # type: ignore[arg-type]
 
     def segment(self, seq: int, flags: int, payload: bytes = b"", *, mss: bool = False, ack: int | None = None) -> Segment:
         """A segment from us to the peer, carrying RCV.NXT (or ``ack``) and our window."""

@@ -1,17 +1,24 @@
-"""Effects: what a sans-IO endpoint asks its driver to do.
+"""Effects: what a sans-IO endpoint asks its driver to do, and what it reports.
 
 The endpoint has no clock, no network and no application of its own.  After each input
-its driver (the :class:`~tcpbook.network.Network`, or a test) collects a list of these
-and carries them out: put a segment on the wire, arm or disarm a timer, record a state
-change, tell the application something, record a decision of the stack.
+its driver (the :class:`~tcpbook.network.Network`, or a test) collects a list of effects
+and carries them out.  Two kinds:
+
+* instructions — put a segment on the wire (:class:`Transmit`), arm or disarm a timer
+  (:class:`SetTimer`, :class:`CancelTimer`);
+* records — a state change, something for the application, a decision of the stack.
+  These are the trace's own events (:class:`~tcpbook.events.StateEvent`,
+  :class:`~tcpbook.events.AppEvent`, :class:`~tcpbook.events.NoteEvent`), stamped with
+  the time the driver passed in with the input; the driver appends them to the trace.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..events import AppEvent, NoteEvent, StateEvent
 from ..segment import Segment
-from ..vocabulary import AppAction, Event, NoteKind, Queue, State, Timer
+from ..vocabulary import Timer
 
 
 @dataclass(slots=True)
@@ -44,43 +51,11 @@ class CancelTimer:
     kind: Timer
 
 
-@dataclass(slots=True)
-class StateChange:
-    """A connection took the arc ``old --cause--> new`` of the state diagram."""
-
-    endpoint: str
-    peer: str | None
-    old: State
-    new: State
-    cause: Event
-
-
-@dataclass(slots=True)
-class AppNotice:
-    """What the application did through the socket API, or is told (``connected``, ``data`` …)."""
-
-    endpoint: str
-    peer: str | None
-    action: AppAction
-    nbytes: int = 0
-    detail: str = ""
-
-
-@dataclass(slots=True)
-class Note:
-    """A decision of the stack worth showing: its :class:`~tcpbook.vocabulary.NoteKind`, the
-    facts as typed fields (``None`` when they do not apply), and a sentence for people."""
-
-    endpoint: str
-    kind: NoteKind
-    text: str
-    peer: str | None = None  # the other end the decision is about
-    queue: Queue | None = None  # which listener queue was full
-    port: int | None = None  # the port a segment was addressed to
-    cookie: int | None = None  # the SYN cookie (our ISN)
-    ack: int | None = None  # an acknowledgment number that gave the decision away
-    count: int | None = None  # how many (duplicate ACKs …)
-    seconds: float | None = None  # how long something waited
+# Records: what happened, stamped with the time of the input that caused it.  They are
+# the trace's own events — the driver appends them to the trace as they are.
+StateChange = StateEvent  # a connection took an arc of the state diagram
+AppNotice = AppEvent  # what the application did through the socket API, or is told
+Note = NoteEvent  # a decision of the stack worth showing
 
 
 Effect = Transmit | SetTimer | CancelTimer | StateChange | AppNotice | Note

@@ -81,7 +81,7 @@ class Endpoint:
         if listener is not None:
             listener.segment_arrives(segment, now)
             return
-        self.reply_rst(segment)
+        self.reply_rst(segment, now)
 
     def timer_expired(self, cid: int, kind: Timer, now: float) -> None:
         """Timer ``kind`` of connection ``cid`` fired."""
@@ -106,8 +106,8 @@ class Endpoint:
             reply_rst=self.reply_rst,
         )
         self.listeners[port] = listener
-        self.emit(AppNotice(self.name, None, AppAction.LISTEN, detail=f"port {port}"))
-        self.emit(StateChange(self.name, None, arc.source, arc.target, arc.event))
+        self.emit(AppNotice(now, self.name, None, AppAction.LISTEN, detail=f"port {port}"))
+        self.emit(StateChange(now, self.name, None, arc.source, arc.target, arc.event))
         return listener
 
     def stop_listening(self, now: float, port: int = 80) -> None:
@@ -116,7 +116,7 @@ class Endpoint:
             raise ConnectionDoesNotExist("CLOSE")
         arc = next_state(State.LISTEN, Event.CLOSE)
         del self.listeners[port]
-        self.emit(StateChange(self.name, None, arc.source, arc.target, arc.event))
+        self.emit(StateChange(now, self.name, None, arc.source, arc.target, arc.event))
 
     def connect(self, now: float, peer: str, port: int = 80, *, local_port: int | None = None) -> Connection:
         """Active OPEN toward ``peer``:``port``; returns the new connection (in SYN-SENT)."""
@@ -126,7 +126,7 @@ class Endpoint:
         if (local_port, peer, port) in self.connections:
             raise ConnectionAlreadyExists("OPEN")
         conn = self._new_connection(local_port, peer, port)
-        self.emit(AppNotice(self.name, peer, AppAction.CONNECT, detail=f"port {port}"))
+        self.emit(AppNotice(now, self.name, peer, AppAction.CONNECT, detail=f"port {port}"))
         conn.open_active(now)
         return conn
 
@@ -144,7 +144,7 @@ class Endpoint:
             raise ConnectionDoesNotExist("ACCEPT")
         conn = listener.accept()
         if conn is not None:
-            self.emit(AppNotice(self.name, conn.peer, AppAction.ACCEPT))
+            self.emit(AppNotice(now, self.name, conn.peer, AppAction.ACCEPT))
         return conn
 
     def send(self, now: float, data: Data, peer: str | None = None) -> None:
@@ -207,7 +207,7 @@ class Endpoint:
         if conn.listener is not None:
             conn.listener.forget(conn)
 
-    def reply_rst(self, seg: Segment) -> None:
+    def reply_rst(self, seg: Segment, now: float) -> None:
         """RFC 9293 §3.10.7.1: a segment for no connection gets a RST (unless it is one):
         ``<SEQ=SEG.ACK><CTL=RST>`` if it carried an ACK, else
         ``<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>``."""
@@ -217,5 +217,5 @@ class Endpoint:
             rst = Segment(self.name, seg.src, seg.dst_port, seg.src_port, seg.ack, 0, RST, window=0)
         else:
             rst = Segment(self.name, seg.src, seg.dst_port, seg.src_port, 0, (seg.seq + seg.seg_len) % SEQ_SPACE, RST | ACK, window=0)
-        self.emit(Note(self.name, NoteKind.NO_SOCKET, f"no socket for port {seg.dst_port}: answered with RST", peer=seg.src, port=seg.dst_port))
+        self.emit(Note(now, self.name, f"no socket for port {seg.dst_port}: answered with RST", NoteKind.NO_SOCKET, peer=seg.src, port=seg.dst_port))
         self.emit(Transmit(rst, False))

@@ -47,7 +47,7 @@ class Listener:
         cookie_secret: str,
         emit: Callable[[Effect], None],
         new_connection: Callable[..., Connection],
-        reply_rst: Callable[[Segment], None],
+        reply_rst: Callable[[Segment, float], None],
     ) -> None:
         self.endpoint = endpoint
         self.port = port
@@ -73,8 +73,8 @@ class Listener:
     def __repr__(self) -> str:
         return f"<Listener {self.endpoint}:{self.port} syn={len(self.syn_queue)} accept={len(self.accept_queue)}>"
 
-    def _note(self, kind: NoteKind, text: str, **facts: object) -> None:
-        self.emit(Note(self.endpoint, kind, text, **facts))  # type: ignore[arg-type]
+    def _note(self, now: float, kind: NoteKind, text: str, **facts: object) -> None:
+        self.emit(Note(now, self.endpoint, text, kind, **facts))  # type: ignore[arg-type]
 
     # -- SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2) ----------------------------------------
 
@@ -88,21 +88,21 @@ class Listener:
         if flags & ACK and not flags & SYN:
             if self.profile.syncookies and self._accept_cookie(seg, now):
                 return
-            self.reply_rst(seg)
+            self.reply_rst(seg, now)
             return
         if not flags & SYN:
             return
         self.stats["syn_received"] += 1
         if len(self.accept_queue) >= self.profile.accept_backlog:
             self.stats["syn_dropped_accept_queue_full"] += 1
-            self._note(NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: accept queue full", peer=seg.src, queue=Queue.ACCEPT)
+            self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: accept queue full", peer=seg.src, queue=Queue.ACCEPT)
             return
         if len(self.syn_queue) >= self.profile.syn_backlog:
             if self.profile.syncookies:
                 self._send_cookie(seg, now)
             else:
                 self.stats["syn_dropped_syn_queue_full"] += 1
-                self._note(NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: SYN queue full", peer=seg.src, queue=Queue.SYN)
+                self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: SYN queue full", peer=seg.src, queue=Queue.SYN)
             return
         conn = self.new_connection(seg.src, seg.src_port)
         self.syn_queue[(seg.src, seg.src_port)] = conn
@@ -110,23 +110,23 @@ class Listener:
 
     # -- the queues, as the connections report -------------------------------------------------
 
-    def has_room_for(self, conn: Connection) -> bool:
+    def has_room_for(self, conn: Connection, now: float) -> bool:
         """May ``conn`` complete its handshake?  Not while the accept queue is full: Linux
         then ignores the final ACK and lets the SYN,ACK timer try again."""
         if len(self.accept_queue) < self.profile.accept_backlog:
             return True
         self.stats["ack_dropped_accept_queue_full"] += 1
         self._note(
-            NoteKind.FINAL_ACK_DROPPED, f"final ACK from {conn.peer} ignored: accept queue full", peer=conn.peer, queue=Queue.ACCEPT
+            now, NoteKind.FINAL_ACK_DROPPED, f"final ACK from {conn.peer} ignored: accept queue full", peer=conn.peer, queue=Queue.ACCEPT
         )
         return False
 
-    def established(self, conn: Connection) -> None:
+    def established(self, conn: Connection, now: float) -> None:
         """``conn`` is ESTABLISHED: it moves from the SYN queue to the accept queue."""
         self.syn_queue.pop((conn.peer, conn.peer_port), None)
         self.accept_queue.append(conn)
         self.stats["established"] += 1
-        self.emit(AppNotice(self.endpoint, conn.peer, AppAction.READY, detail="in accept queue"))
+        self.emit(AppNotice(now, self.endpoint, conn.peer, AppAction.READY, detail="in accept queue"))
 
     def request_timed_out(self, conn: Connection) -> None:
         """A half-open request ran out of SYN,ACK retries (it is about to be dropped)."""
@@ -157,7 +157,7 @@ class Listener:
         index = max(i for i, m in enumerate(COOKIE_MSS_TABLE) if m <= mss) if mss >= COOKIE_MSS_TABLE[0] else 0
         isn = self.cookie(seg.src, seg.src_port, index, int(now // 64))
         self.stats["cookies_sent"] += 1
-        self._note(NoteKind.COOKIE_SENT, f"SYN queue full: SYN cookie sent to {seg.src} (no state kept)", peer=seg.src, cookie=isn)
+        self._note(now, NoteKind.COOKIE_SENT, f"SYN queue full: SYN cookie sent to {seg.src} (no state kept)", peer=seg.src, cookie=isn)
         reply = Segment(
             self.endpoint,
             seg.src,
@@ -185,7 +185,7 @@ class Listener:
                     return True
                 self.stats["cookies_accepted"] += 1
                 self._note(
-                    NoteKind.COOKIE_ACCEPTED, f"valid SYN cookie from {seg.src}: connection rebuilt from the ACK", peer=seg.src, cookie=isn
+                    now, NoteKind.COOKIE_ACCEPTED, f"valid SYN cookie from {seg.src}: connection rebuilt from the ACK", peer=seg.src, cookie=isn
                 )
                 conn = self.new_connection(seg.src, seg.src_port, iss=isn)
                 conn.sender.peer_mss = COOKIE_MSS_TABLE[index]

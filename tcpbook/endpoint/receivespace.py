@@ -13,14 +13,13 @@ RFC 9293 §3.3.1::
 :attr:`ReceiveSpace.nxt` is RCV.NXT, :attr:`~ReceiveSpace.window` is RCV.WND: the free
 part of the receive buffer.  Bytes that arrive beyond a hole wait in a reassembly queue
 and are delivered, in order, when the hole fills.  Delivered bytes wait in the buffer
-until the application reads them; a running MD5 of everything delivered lets a run
-check, at its end, that every byte arrived intact without keeping them all.
+until the application reads them (the host's :class:`~tcpbook.ledger.ByteLedger` keeps a
+running MD5 of them, so a run can check that every byte arrived intact).
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
 
 from ..segment import SEQ_SPACE, seq_diff
 
@@ -37,7 +36,7 @@ class Arrival(enum.Enum):
 class ReceiveSpace:
     """IRS, RCV.NXT, RCV.WND; the reassembly queue; the peer's FIN; the unread bytes."""
 
-    __slots__ = ("irs", "nxt", "buffer_size", "_unread", "out_of_order", "fin_seq", "delivered", "digest")
+    __slots__ = ("irs", "nxt", "buffer_size", "_unread", "out_of_order", "fin_seq", "delivered")
 
     def __init__(self, buffer_size: int) -> None:
         self.irs: int | None = None  # IRS: the peer's initial sequence number, once known
@@ -47,7 +46,6 @@ class ReceiveSpace:
         self.out_of_order: dict[int, bytes] = {}  # seq -> payload, waiting for the hole to fill
         self.fin_seq: int | None = None  # where the peer's FIN sits, once seen (even early)
         self.delivered = 0  # bytes delivered in order, ever
-        self.digest = hashlib.md5()  # of every byte delivered, in order
 
     def synchronize(self, irs: int) -> None:
         """The peer's SYN arrived: its ISN is IRS, and the next number we expect is IRS + 1."""
@@ -111,7 +109,6 @@ class ReceiveSpace:
         self.nxt += len(data)
         self._unread += data
         self.delivered += len(data)
-        self.digest.update(data)
 
     def read(self, nbytes: int | None = None) -> bytes:
         """RECEIVE: take up to ``nbytes`` unread bytes (all by default) out of the buffer."""

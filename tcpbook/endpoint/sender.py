@@ -144,7 +144,7 @@ class Sender:
             if threshold and self.dupacks == threshold and self.recover is None:
                 self.recover = space.max
                 self.conn.note(
-                    NoteKind.FAST_RETRANSMIT, f"{threshold} duplicate ACKs from {self.conn.peer}: fast retransmit", count=threshold
+                    now, NoteKind.FAST_RETRANSMIT, f"{threshold} duplicate ACKs from {self.conn.peer}: fast retransmit", count=threshold
                 )
                 self.retransmit_oldest(now)
         space.wnd = window

@@ -29,7 +29,7 @@ from ..payload import ByteStream, Data
 class SendSpace:
     """SND.UNA, SND.NXT, SND.WND, ISS, the highest sequence sent, our FIN, and the buffer."""
 
-    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "_stream", "_held", "_held_from")
+    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "queued", "_stream", "_held", "_held_from")
 
     def __init__(self, iss: int) -> None:
         self.iss = iss  # initial send sequence number (our SYN occupies it)
@@ -39,19 +39,15 @@ class SendSpace:
         self.wnd = 0  # SND.WND: the window the peer last advertised
         self.fin_queued = False  # the application closed its sending side: a FIN follows the data
         self.fin_seq: int | None = None  # the sequence number our FIN occupies, once sent
-        self._stream = ByteStream()  # what the application sent, not yet pulled into _held
+        self.queued = 0  # bytes the application has handed to send() so far
+        self._stream: ByteStream | None = None  # what the application sent, not yet pulled into _held
         self._held = bytearray()  # bytes from _held_from on, pulled but not yet acknowledged
         self._held_from = iss + 1
 
     @property
     def data_end(self) -> int:
         """Sequence number just after the last byte the application has sent."""
-        return self.iss + 1 + self._stream.length
-
-    @property
-    def queued(self) -> int:
-        """Bytes the application has handed to ``send()`` so far."""
-        return self._stream.length
+        return self.iss + 1 + self.queued
 
     @property
     def in_flight(self) -> int:
@@ -65,13 +61,16 @@ class SendSpace:
 
     def queue(self, data: Data) -> None:
         """Append application data (``send()`` returned: it is the kernel's now)."""
+        if self._stream is None:
+            self._stream = ByteStream()
         self._stream.append(data)
+        self.queued += len(data)
 
     def bytes_at(self, seq: int, n: int) -> bytes:
         """The ``n`` data bytes starting at sequence number ``seq`` (>= SND.UNA)."""
         start = seq - self._held_from
         missing = start + n - len(self._held)
-        if missing > 0:
+        if missing > 0 and self._stream is not None:
             self._held += self._stream.take(missing)
         return bytes(self._held[start : start + n])
 

@@ -20,6 +20,8 @@ class Timeouts(_Self):
     """USER TIMEOUT, RETRANSMISSION TIMEOUT and TIME-WAIT TIMEOUT (§3.10.8), plus the
     delayed-ACK, persist and Linux FIN-WAIT-2 timers."""
 
+    __slots__ = ()
+
     def timer_expired(self, kind: Timer, now: float) -> None:
         """One of the connection's timers fired (a stale one is ignored)."""
         if not self.timers.expired(kind):
@@ -28,12 +30,12 @@ class Timeouts(_Self):
             self.retransmission_timeout(now)
         elif kind is Timer.TIME_WAIT:
             self.move(Event.TIME_WAIT_TIMEOUT, now)  # "delete the TCB, enter the CLOSED state"
-            self.notify(AppAction.CLOSED, detail="TIME-WAIT over")
+            self.notify(AppAction.CLOSED, now, detail="TIME-WAIT over")
         elif kind is Timer.DELAYED_ACK:
             self.send_ack()
         elif kind is Timer.FIN_WAIT_2 and self.state is State.FIN_WAIT_2:
             seconds = self.profile.fin_timeout
-            self.note(NoteKind.ORPHAN_TIMEOUT, f"FIN-WAIT-2 orphan waited {seconds:g} s for {self.peer}'s FIN: dropped", seconds=seconds)
+            self.note(now, NoteKind.ORPHAN_TIMEOUT, f"FIN-WAIT-2 orphan waited {seconds:g} s for {self.peer}'s FIN: dropped", seconds=seconds)
             self.move(Event.FIN_WAIT_2_TIMEOUT, now)
         elif kind is Timer.PERSIST:
             self.sender.persist_timeout(now)
@@ -62,7 +64,7 @@ class Timeouts(_Self):
         self.syn_attempt += 1
         if self.syn_attempt >= len(schedule):
             if self.passive:
-                self.note(NoteKind.REQUEST_TIMED_OUT, f"half-open request from {self.peer} dropped: SYN,ACK retries exhausted")
+                self.note(now, NoteKind.REQUEST_TIMED_OUT, f"half-open request from {self.peer} dropped: SYN,ACK retries exhausted")
                 if self.listener is not None:
                     self.listener.request_timed_out(self)
                 self.move(Event.USER_TIMEOUT, now)
@@ -83,6 +85,6 @@ class Timeouts(_Self):
         if send_rst:
             nxt = self.sender.space.nxt
             self.transmit(self.segment(nxt, RST | ACK), nxt)
-        self.notify(AppAction.ERROR, detail=SocketError.ETIMEDOUT)
+        self.notify(AppAction.ERROR, now, detail=SocketError.ETIMEDOUT)
         self.move(Event.USER_TIMEOUT, now)
 

@@ -24,6 +24,8 @@ ABORT_SENDS_RST = frozenset({State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WA
 class UserCalls(_Self):
     """OPEN, SEND, RECEIVE, CLOSE and ABORT, as RFC 9293 §3.10.1–§3.10.5 process them."""
 
+    __slots__ = ()
+
     def open_active(self, now: float) -> None:
         """OPEN, active (§3.10.1): "A SYN segment of the form <SEQ=ISS><CTL=SYN> is sent …
         enter SYN-SENT state."  The first retransmission timer follows the profile's schedule."""
@@ -63,7 +65,7 @@ class UserCalls(_Self):
             raise ConnectionClosing("SEND")
         self.sender.space.queue(data)
         self.ledger.sent(self.peer, data)
-        self.notify(AppAction.SEND, len(data))
+        self.notify(AppAction.SEND, now, len(data))
         if self.state is State.ESTABLISHED or self.state is State.CLOSE_WAIT:
             self.sender.push(now)
 
@@ -103,13 +105,13 @@ class UserCalls(_Self):
             if half:
                 raise ConnectionClosing(call)
             self.read_closed = True  # close() after shutdown(): stop reading too
-            self.notify(AppAction.CLOSE)
+            self.notify(AppAction.CLOSE, now)
             return
         if not half and self.rcv.unread > 0:
-            self.notify(AppAction.CLOSE, detail=f"with {self.rcv.unread} unread bytes: abort")
+            self.notify(AppAction.CLOSE, now, detail=f"with {self.rcv.unread} unread bytes: abort")
             self.abort(now, quietly=True)
             return
-        self.notify(AppAction.SHUTDOWN if half else AppAction.CLOSE)
+        self.notify(AppAction.SHUTDOWN if half else AppAction.CLOSE, now)
         self.read_closed = not half
         if self.state is State.SYN_SENT:
             self.move(Event.CLOSE, now)
@@ -131,6 +133,6 @@ class UserCalls(_Self):
             nxt = self.sender.space.nxt
             self.transmit(self.segment(nxt, RST | ACK), nxt)
         if not quietly:
-            self.notify(AppAction.ABORT)
+            self.notify(AppAction.ABORT, now)
         self.move(Event.ABORT, now)
 
