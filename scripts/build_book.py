@@ -363,6 +363,9 @@ def _resolve_short_tcpbook_refs(app, env, node, contnode):  # noqa: ANN001, ANN2
             if full.startswith("tcpbook.") and full.rsplit(".", 1)[-1] == name and (not wanted or entry.objtype in wanted)
         }
     )
+    if not matches and node.get("reftype") == "class":  # a type alias (``Effect``) is documented as data
+        matches = sorted(full for full, entry in domain.objects.items()
+                         if full.startswith("tcpbook.") and full.rsplit(".", 1)[-1] == name and entry.objtype == "data")
     if len(matches) != 1:
         return None
     from sphinx.util.nodes import make_refnode

@@ -48,7 +48,7 @@ def established_at(trace: Trace, who: str) -> float | None:
 def entered(trace: Trace, who: str, state: str, peer: str | None = "*") -> float | None:
     """When ``who`` first *entered* ``state`` (a self-loop does not count), or None.
 
-    ``peer`` as in :meth:`Trace.states_of`: by default the listener and the main connection.
+    ``peer`` as in :meth:`tcpbook.trace.Trace.states_of`: by default the listener and the main connection.
     """
     return next((e.t for e in trace.states_of(who, peer) if e.state == state and e.old != state), None)
 

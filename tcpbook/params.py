@@ -15,10 +15,11 @@ Every range is finite, so no run can be asked to wait forever or to send without
 >>> loss = Param("loss", float, 0.0, "probability that a segment is lost", low=0, high=1)
 >>> loss.check(0.25)
 0.25
->>> loss.check(1.5)
-Traceback (most recent call last):
-...
-tcpbook.errors.ParameterError: loss=1.5 is not allowed: expected a number from 0 to 1
+>>> try:
+...     loss.check(1.5)
+... except ParameterError as error:
+...     print(error)
+loss=1.5 is not allowed: expected a number from 0 to 1
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Param:
 
     @property
     def flag(self) -> str:
-        """The command-line flag: ``syn_retries`` → ``--syn-retries``."""
+        """The command-line flag, e.g. ``--syn-retries`` for ``syn_retries``."""
         return "--" + self.name.replace("_", "-")
 
     def allowed(self) -> str:

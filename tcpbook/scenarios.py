@@ -1,6 +1,6 @@
 """The scenario catalogue: named, parameterised runs, and :func:`simulate`.
 
-Every scenario takes the *common parameters* (see :data:`COMMON_DEFAULTS` and the
+Every scenario takes the *common parameters* (see :data:`COMMON_PARAMS` and the
 profile parameters of :mod:`tcpbook.profiles`) plus a few of its own.  The names are
 the same in Python, on the command line (``--syn-retries``) and in the explorers.
 
@@ -90,7 +90,7 @@ class Scenario:
 
     @property
     def params(self) -> ParamSet:
-        """Every parameter it accepts: the common ones, the profile's, its own."""
+        """Every parameter it accepts — the common ones, the profile's, its own."""
         cached = self.__dict__.get("_params")
         if cached is None:
             profile_defaults = dict(self.profile_defaults)

@@ -60,17 +60,15 @@ class Simulator:
         self._sequence = itertools.count()
         self.events_run = 0
 
-    def schedule(self, at: float, callback: Callable[..., Any], *args: Any) -> int:
-        """Run ``callback(*args)`` at virtual time ``at`` seconds (not before now).
-        Returns the instant in nanoseconds."""
-        return self.schedule_ns(to_ns(at), callback, *args)
+    def schedule(self, at: float, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback(*args)`` at virtual time ``at`` seconds (not before now)."""
+        self.schedule_ns(to_ns(at), callback, *args)
 
-    def schedule_ns(self, at_ns: int, callback: Callable[..., Any], *args: Any) -> int:
+    def schedule_ns(self, at_ns: int, callback: Callable[..., Any], *args: Any) -> None:
         """Run ``callback(*args)`` at ``at_ns`` nanoseconds (not before now)."""
         if at_ns < self.now_ns:
             raise SimulationError(f"cannot schedule at {at_ns / NS} s, before now ({self.now} s)")
         heapq.heappush(self._queue, (at_ns, next(self._sequence), callback, args))
-        return at_ns
 
     def peek(self) -> float | None:
         """Time of the next event in seconds, or None when nothing is left."""

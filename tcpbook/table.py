@@ -22,22 +22,11 @@ import enum
 from dataclasses import dataclass
 
 from .errors import TcpbookError
-from .vocabulary import SYNCHRONIZED, Event, State
+from .vocabulary import SYNCHRONIZED, Event, State  # noqa: F401 - re-exported: the table's words
 
-__all__ = [
-    "FIGURE_5_ARCS",
-    "SYNCHRONIZED",
-    "TRANSITIONS",
-    "Arc",
-    "Event",
-    "IllegalTransition",
-    "Phase",
-    "State",
-    "arcs_from",
-    "find_arc",
-    "is_arc",
-    "next_state",
-]
+# State, Event and SYNCHRONIZED are importable from here too (they are the table's
+# words), but they belong to tcpbook.vocabulary.
+__all__ = ["FIGURE_5_ARCS", "TRANSITIONS", "Arc", "IllegalTransition", "Phase", "arcs_from", "find_arc", "is_arc", "next_state"]
 
 
 class Phase(enum.Enum):

@@ -2,13 +2,13 @@
 
 Where to look:
 
-* :mod:`~tcpbook.endpoint.host` — :class:`Endpoint`, a host: the socket calls, and which
+* :mod:`~tcpbook.endpoint.host` — :class:`~tcpbook.endpoint.host.Endpoint`, a host: the socket calls, and which
   connection or listener an arriving segment belongs to;
-* :mod:`~tcpbook.endpoint.listener` — :class:`Listener`, LISTEN with its SYN and accept
+* :mod:`~tcpbook.endpoint.listener` — :class:`~tcpbook.endpoint.listener.Listener`, LISTEN with its SYN and accept
   queues and SYN cookies (§3.10.7.2);
-* :mod:`~tcpbook.endpoint.connection` — :class:`Connection`, one TCB, with a method per
+* :mod:`~tcpbook.endpoint.connection` — :class:`~tcpbook.endpoint.connection.Connection`, one TCB, with a method per
   event of RFC 9293 §3.10 and per check of §3.10.7.4 ("what does TCP do with a SYN in
-  SYN-RECEIVED?" — :meth:`Connection.check_syn`);
+  SYN-RECEIVED?" — :meth:`~tcpbook.endpoint.connection.Connection.check_syn`);
 * :mod:`~tcpbook.endpoint.sender` — what to send and resend (RFC 6298, RFC 5681);
 * :mod:`~tcpbook.endpoint.sendspace`, :mod:`~tcpbook.endpoint.receivespace` — the send and
   receive sequence spaces of §3.3.1;

@@ -208,7 +208,7 @@ class SegmentArrives(_Self):
         """Fifth check (§3.10.7.4), the ACK field.  SYN-RECEIVED: "If SND.UNA < SEG.ACK =<
         SND.NXT, then enter ESTABLISHED" (a passive open also needs room in the listener's
         accept queue), else reset <SEQ=SEG.ACK><CTL=RST>.  Then, in every state, the send
-        side advances (:meth:`Sender.on_ack`), an ACK of something not yet sent is answered
+        side advances (:meth:`~tcpbook.endpoint.sender.Sender.on_ack`), an ACK of something not yet sent is answered
         with an ACK and dropped, and an ACK of our FIN takes its arc: FIN-WAIT-1 →
         FIN-WAIT-2, CLOSING → TIME-WAIT, LAST-ACK → CLOSED.  Returns True to continue."""
         space = self.sender.space

@@ -58,4 +58,5 @@ AppNotice = AppEvent  # what the application did through the socket API, or is t
 Note = NoteEvent  # a decision of the stack worth showing
 
 
+#: Anything an endpoint hands its driver, an instruction or a record.
 Effect = Transmit | SetTimer | CancelTimer | StateChange | AppNotice | Note

@@ -10,7 +10,7 @@ RFC 9293 §3.3.1::
     2 - sequence numbers allowed for new reception
     3 - future sequence numbers that are not yet allowed
 
-:attr:`ReceiveSpace.nxt` is RCV.NXT, :attr:`~ReceiveSpace.window` is RCV.WND: the free
+``ReceiveSpace.nxt`` is RCV.NXT, :attr:`~ReceiveSpace.window` is RCV.WND: the free
 part of the receive buffer.  Bytes that arrive beyond a hole wait in a reassembly queue
 and are delivered, in order, when the hole fills.  Delivered bytes wait in the buffer
 until the application reads them (the host's :class:`~tcpbook.ledger.ByteLedger` keeps a
@@ -54,7 +54,7 @@ class ReceiveSpace:
 
     @property
     def window(self) -> int:
-        """RCV.WND: room left in the receive buffer."""
+        """RCV.WND, the room left in the receive buffer."""
         return max(0, self.buffer_size - len(self._unread))
 
     @property
@@ -124,7 +124,7 @@ class ReceiveSpace:
 
     @property
     def fin_in_order(self) -> bool:
-        """Everything before the peer's FIN has arrived: the FIN itself is next."""
+        """True when everything before the peer's FIN has arrived, so the FIN itself is next."""
         return self.fin_seq is not None and self.fin_seq == self.nxt
 
     @property

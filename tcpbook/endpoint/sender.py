@@ -4,17 +4,17 @@ A :class:`Sender` belongs to one :class:`~tcpbook.endpoint.connection.Connection
 the send sequence space (:class:`~tcpbook.endpoint.sendspace.SendSpace`) and the RTT
 estimator (:class:`~tcpbook.endpoint.rtt.RttEstimator`) and decides *what* to send:
 
-* :meth:`push` — new data in MSS-sized segments as far as the peer's window allows,
+* :meth:`~Sender.push` — new data in MSS-sized segments as far as the peer's window allows,
   then the FIN once all data is out (RFC 9293 §3.10.2, §3.10.4);
-* :meth:`on_ack` — an ACK advances SND.UNA, restarts the retransmission timer, feeds the
+* :meth:`~Sender.on_ack` — an ACK advances SND.UNA, restarts the retransmission timer, feeds the
   RTT estimator, and counts duplicate ACKs for fast retransmit (RFC 5681 §3.2, with
   NewReno's partial ACKs, RFC 6582);
-* :meth:`retransmission_timeout` — back off the RTO and resend the oldest segment
+* :meth:`~Sender.retransmission_timeout` — back off the RTO and resend the oldest segment
   (RFC 6298 §5.4–5.6);
-* :meth:`persist_timeout` — probe a zero window (RFC 9293 §3.8.6.1).
+* :meth:`~Sender.persist_timeout` — probe a zero window (RFC 9293 §3.8.6.1).
 
 The connection builds and transmits the segments (it knows the ACK number and the
-window to advertise) through its public :meth:`~Connection.transmit_data` method.
+window to advertise) through its public :meth:`~tcpbook.endpoint.connection.Connection.transmit_data` method.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Sender:
 
     @property
     def mss(self) -> int:
-        """The largest payload we send: ours and the peer's MSS, whichever is smaller."""
+        """The largest payload we send — our MSS or the peer's, whichever is smaller."""
         return min(self.profile.mss, self.peer_mss)
 
     # -- sending -------------------------------------------------------------------------

@@ -11,8 +11,8 @@ RFC 9293 §3.3.1 names the variables::
     3 - sequence numbers allowed for new data transmission
     4 - future sequence numbers that are not yet allowed
 
-Here they are :attr:`SendSpace.una`, :attr:`~SendSpace.nxt` and :attr:`~SendSpace.wnd`;
-:attr:`~SendSpace.max` is the highest sequence number ever sent (a segment below it is
+Here they are ``SendSpace.una``, ``SendSpace.nxt`` and ``SendSpace.wnd``;
+``SendSpace.max`` is the highest sequence number ever sent (a segment below it is
 a retransmission).  Sequence numbers are kept as unbounded integers counted from the
 ISS (reduced modulo 2**32 only on the wire), which keeps the arithmetic readable.
 
