@@ -137,3 +137,43 @@ def test_show_rejects_what_is_not_a_capture(capsys, tmp_path):
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "show", str(tmp_path / "missing.pcap"))
     assert code == 2 and "missing.pcap" in err
+
+
+class _ClosedAfter:
+    """A stdout whose reader goes away after ``n`` characters (`tcpbook run … | head -c n`)."""
+
+    def __init__(self, n):
+        self.n, self.written = n, 0
+
+    def write(self, text):
+        if self.written + len(text) > self.n:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.written += len(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def test_a_closed_pipe_ends_the_command_quietly_like_a_unix_tool(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedAfter(100))
+    code = main(["run", "full"])
+    assert code == 141  # 128 + SIGPIPE, what `yes | head -1` reports
+    assert capsys.readouterr().err == ""  # no "Broken pipe" message, no traceback
+
+
+def test_run_help_lists_the_scenarios_own_parameters_with_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "half-close", "--help"])
+    out = capsys.readouterr().out
+    assert "--response-bytes" in out and "default 8000" in out
+    assert "--attack-rate" not in out  # another scenario's parameter is not listed …
+    code, _, err = run(capsys, "run", "half-close", "--attack-rate", "5")
+    assert code == 2 and "attack_rate='5'" in err and "half-close" in err  # … and refused clearly
+
+
+def test_output_paths_are_checked_before_any_work(capsys, tmp_path):
+    code, out, err = run(capsys, "run", "full", "--pcap", str(tmp_path / "missing" / "x.pcap"))
+    assert code == 2 and out == "" and "does not exist" in err
+    code, _, err = run(capsys, "diagram", "full", "--out", str(tmp_path / "nowhere" / "f"))
+    assert code == 2 and "does not exist" in err and not list(tmp_path.iterdir())
