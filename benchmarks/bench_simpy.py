@@ -129,15 +129,63 @@ def run(trials: int = 2000, loss: float = 0.2, repeat: int = 3) -> list[dict[str
     return rows
 
 
+_ENGINE_SCRIPT = """
+import random, sys
+sys.path.insert(0, {bench!r})
+from bench_simpy import simpy_handshake
+from tcpbook.analysis.montecarlo import handshake_times
+engine, trials, loss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+if engine == "simpy":
+    [simpy_handshake(random.Random(s), loss)[0] for s in range(trials)]
+elif engine == "event":
+    handshake_times(loss, trials, engine="event", seed=1)
+"""
+
+
+def instructions(trials: int = 300, loss: float = 0.2) -> dict[str, float] | None:
+    """Machine instructions per handshake of each engine, counted by valgrind's callgrind
+    (the same count on an idle or a busy machine, unlike seconds); None without valgrind.
+    The cost of starting Python and importing everything is measured alone and taken off."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if shutil.which("valgrind") is None:
+        return None
+    script = _ENGINE_SCRIPT.format(bench=os.path.dirname(os.path.abspath(__file__)))
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in ("none", "simpy", "event"):
+            out = subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg", sys.executable, "-c", script, engine, str(trials), str(loss)],
+                capture_output=True, text=True, check=True,
+            ).stderr
+            counts[engine] = int(re.search(r"Collected : (\d+)", out).group(1))
+    return {engine: (counts[engine] - counts["none"]) / trials for engine in ("simpy", "event")}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--loss", type=float, default=0.2)
+    ap.add_argument("--instructions", action="store_true", help="also count instructions per handshake with valgrind (slow, load-independent)")
     args = ap.parse_args(argv)
     for r in run(args.trials, args.loss):
         print(
             f"{r['engine']:42s} {r['trials']:>8d} trials {r['seconds']:8.3f} s {r['per_second']:>12,.0f}/s  x{r['vs_simpy']:.2f} vs SimPy  mean time {r['mean_client_time']:.3f} s"
         )
+    if args.instructions:
+        counts = instructions(loss=args.loss)
+        if counts is None:
+            print("instructions: valgrind is not installed")
+        else:
+            print(
+                f"instructions per handshake (callgrind): SimPy {counts['simpy']:,.0f}, tcpbook event simulator "
+                f"{counts['event']:,.0f}  ->  event simulator x{counts['simpy'] / counts['event']:.2f} vs SimPy"
+            )
     return 0
 
 

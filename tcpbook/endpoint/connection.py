@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..ledger import ByteLedger
 from ..profiles import Profile
-from ..segment import ACK, RST, SEQ_SPACE, SYN, Segment
+from ..segment import ACK, FIN, RST, SEQ_SPACE, SYN, Segment
 from ..table import next_state
 from ..vocabulary import AppAction, Event, NoteKind, SocketError, State, Timer
 from .arrival import SegmentArrives
@@ -160,11 +160,12 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         """Send ``seg``, whose first sequence number (unwrapped) is ``seq``.  A segment that
         carries an ACK answers any ACK we were holding back (delayed ACK)."""
         space = self.sender.space
-        end = seq + seg.seg_len
+        flags = seg.flags
+        end = seq + len(seg.payload) + (1 if flags & SYN else 0) + (flags & FIN)  # SEG.LEN
         retransmission = seq < space.max
         if end > space.max:
             space.max = end
-        if seg.flags & ACK:
+        if flags & ACK:
             self.ack_pending = 0
             self.timers.cancel(Timer.DELAYED_ACK)
         self.emit(Transmit(seg, retransmission))

@@ -36,12 +36,13 @@ class Arrival(enum.Enum):
 class ReceiveSpace:
     """IRS, RCV.NXT, RCV.WND; the reassembly queue; the peer's FIN; the unread bytes."""
 
-    __slots__ = ("irs", "nxt", "buffer_size", "_unread", "out_of_order", "fin_seq", "delivered")
+    __slots__ = ("irs", "nxt", "buffer_size", "window", "_unread", "out_of_order", "fin_seq", "delivered")
 
     def __init__(self, buffer_size: int) -> None:
         self.irs: int | None = None  # IRS: the peer's initial sequence number, once known
         self.nxt = 0  # RCV.NXT: the next sequence number we expect
         self.buffer_size = buffer_size
+        self.window = buffer_size  # RCV.WND: room left in the receive buffer (kept as bytes come and go)
         self._unread = bytearray()  # delivered, not yet read by the application
         self.out_of_order: dict[int, bytes] = {}  # seq -> payload, waiting for the hole to fill
         self.fin_seq: int | None = None  # where the peer's FIN sits, once seen (even early)
@@ -51,11 +52,6 @@ class ReceiveSpace:
         """The peer's SYN arrived: its ISN is IRS, and the next number we expect is IRS + 1."""
         self.irs = irs
         self.nxt = irs + 1
-
-    @property
-    def window(self) -> int:
-        """RCV.WND, the room left in the receive buffer."""
-        return max(0, self.buffer_size - len(self._unread))
 
     @property
     def unread(self) -> int:
@@ -73,7 +69,7 @@ class ReceiveSpace:
         RCV.NXT is still acceptable), which is the RFC's four cases in one test.
         """
         nxt = self.nxt
-        end_of_window = nxt + max(self.window, 1)
+        end_of_window = nxt + (self.window or 1)
         if seg_len == 0:
             return nxt <= seq < end_of_window
         last = seq + seg_len - 1
@@ -109,12 +105,14 @@ class ReceiveSpace:
         self.nxt += len(data)
         self._unread += data
         self.delivered += len(data)
+        self.window = max(0, self.buffer_size - len(self._unread))
 
     def read(self, nbytes: int | None = None) -> bytes:
         """RECEIVE: take up to ``nbytes`` unread bytes (all by default) out of the buffer."""
         n = len(self._unread) if nbytes is None else min(nbytes, len(self._unread))
         data = bytes(self._unread[:n])
         del self._unread[:n]
+        self.window = max(0, self.buffer_size - len(self._unread))
         return data
 
     def see_fin(self, fin_seq: int) -> None:
