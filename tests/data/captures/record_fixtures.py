@@ -202,7 +202,7 @@ def ipv6_dstopts(out: pathlib.Path) -> None:
 def bulk(out: pathlib.Path, nbytes: int = 2_000_000) -> None:
     """A bulk transfer on loopback: frames of up to 65,549 bytes (more than 65,535)."""
     port = 9209
-    with tcpdump(out, f"tcp port {port}"):
+    with tcpdump(out, f"tcp port {port}", extra=("-B", "65536")):  # a big buffer: fewer packets dropped
         _exchange("127.0.0.1", port, payload(nbytes))
 
 
