@@ -294,12 +294,12 @@ def check_pcap_path(path: object) -> pathlib.Path:
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
         raise ParameterError("path", path, "a file path (str or os.PathLike)")
     try:
-        out = pathlib.Path(path)
-        text = os.fspath(out)
+        text = os.fspath(path)
     except TypeError:
         raise ParameterError("path", path, "a file path (str or os.PathLike)") from None
-    if not str(text) or "\0" in str(text):
+    if not isinstance(text, str) or not text or "\0" in text:
         raise ParameterError("path", path, "a non-empty file path without NUL characters")
+    out = pathlib.Path(text)
     if out.is_dir():
         raise ParameterError("path", str(out), "a file name, not a folder")
     folder = out.parent
