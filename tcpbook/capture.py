@@ -839,7 +839,7 @@ def _tcp_options(raw: bytes) -> tuple[tuple[str, Any], ...]:
             out.append(("Timestamp", struct.unpack(">II", value)))
         elif kind == 254 and value[:2] == b"\xf9\x89":  # TFO with the experimental option number
             out.append(("TFO", value[2:].hex()))
-        elif kind in _OPTION_NAMES:
+        elif kind in _OPTION_NAMES and kind not in (2, 3, 8):  # those three with a wrong length: below
             out.append((_OPTION_NAMES[kind], value.hex() if value else None))
         else:
             out.append((f"option {kind}", value.hex()))

@@ -266,3 +266,15 @@ def test_write_pcap_arguments_give_a_capture_or_one_line(worker, scratch, args):
     _verdict(answer)
     if answer["status"] == "refused" and answer["step"] == "write":
         assert not [p for p in folder.iterdir() if p.is_file()], "a failed write left a file behind"
+
+
+def test_found_by_fuzzing_an_mss_option_of_the_wrong_length(worker, scratch):
+    """A flipped bit made an MSS option 3 bytes long: int() of its hex was a ValueError."""
+    frames = list(factory.bulk_frames(1000))
+    syn = bytearray(frames[0][1])
+    syn[14 + 20 + 20 + 1] = 3  # the MSS option's length byte: 4 -> 3
+    frames[0] = (frames[0][0], bytes(syn))
+    path = scratch / "bad-mss.pcap"
+    path.write_bytes(factory.pcap_bytes(frames))
+    answer = worker.ask({"op": "read", "path": str(path)})
+    assert answer == {"status": "ok", "problems": []}
