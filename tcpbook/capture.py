@@ -53,9 +53,9 @@ A file that simply ends inside a packet (tcpdump killed while writing) is read u
 there, with a warning.  Problems that do not stop the reading — packets of a link type
 it does not know, encrypted (ESP) packets, fragments that never completed — become
 warnings: ``trace.params["warnings"]``, a note at the start of the trace, and a
-:class:`CaptureWarning` through :mod:`warnings`.
+:class:`CaptureWarning` through ``warnings``.
 
-The reader decodes the headers itself with :mod:`struct` rather than with Scapy:
+The reader decodes the headers itself with ``struct`` rather than with Scapy:
 Scapy takes about 300 µs to dissect one packet (a minute for a 200 MB capture) where
 reading the dozen fields TCP's state machine needs takes a few; Scapy remains the
 reference the tests compare every decoded field with.  Every step is linear in the

@@ -3,7 +3,7 @@
 The simulator's segments are abstract (names instead of addresses, lengths instead of
 bytes); a capture file needs real packets.  :func:`write_pcap` builds one Ethernet +
 IPv4 + TCP packet per segment, every header field real and every checksum correct.
-The headers are packed with :mod:`struct` (Scapy, which the tests use to check every
+The headers are packed with ``struct`` (Scapy, which the tests use to check every
 field and checksum, takes some 400 µs a packet: minutes for a SYN flood's 100,000):
 
 * **addresses** — ``client`` is 10.0.0.1, ``server`` is 10.0.0.2; any other endpoint
