@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -112,6 +113,8 @@ def build_parser(scenario: str | None = None) -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="draw a real capture (pcap/pcapng) with the book's pictures")
     show.add_argument("capture", help="a .pcap or .pcapng file holding one TCP connection")
     show.add_argument("--port", type=int, default=None, help="pick the connection with this port")
+    show.add_argument("--connection", type=int, default=None, metavar="N",
+                      help="the N-th connection on a reused 4-tuple (1 = the first)")
     show.add_argument("--svg", metavar="PREFIX", default=None, help="write PREFIX-state.svg and PREFIX-ladder.svg")
     show.add_argument("--json", action="store_true", help="print the imported trace as JSON")
     show.add_argument("--relative", action="store_true", help="number each side's bytes from 0, as Wireshark does")
@@ -141,7 +144,9 @@ def _cmd_scenarios() -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     params = _collect_params(args)
     if args.pcap:
-        check_writable(args.pcap, "pcap")
+        from .pcap import check_pcap_path
+
+        check_pcap_path(args.pcap)
     trace = simulate(args.scenario, **params)
     if args.pcap:
         from .pcap import write_pcap
@@ -182,12 +187,16 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .capture import read_capture
+    from .capture import CaptureWarning, read_capture
 
     if args.svg:
         for picture in ("state", "ladder"):
             check_writable(f"{args.svg}-{picture}.svg", "svg")
-    trace = read_capture(args.capture, port=args.port, relative=args.relative)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CaptureWarning)
+        trace = read_capture(args.capture, port=args.port, relative=args.relative, connection=args.connection)
+    for warning in caught:  # what the capture cannot show, one line each, before the picture
+        print(f"tcpbook: warning: {_one_line(warning.message)}", file=sys.stderr)
     if args.json:
         print(trace.to_json())
     elif args.svg:

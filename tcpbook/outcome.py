@@ -19,19 +19,25 @@ from .events import AppEvent, EndpointOutcome, Event, Outcome, StateEvent, Timer
 from .vocabulary import AppAction, State
 
 _EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+DIGEST_UNKNOWN = "0" * 32  # an md5 field whose bytes the record does not hold (a clipped capture)
 _FRESH = (State.CLOSED, State.LISTEN)  # states a TCB starts from
 
 
 class Digests(Protocol):
-    """What :func:`derive_outcome` needs to know about one endpoint's bytes."""
+    """What :func:`derive_outcome` needs to know about one endpoint's bytes.
+
+    An imported capture may not hold every byte (a snap length, missed packets): then
+    its digests are unknown — ``None`` from the per-peer methods, :data:`DIGEST_UNKNOWN`
+    from the others — and whether the bytes arrived is judged by their count.
+    """
 
     def digest_sent(self) -> str: ...  # MD5 of everything its applications sent
 
     def digest_delivered(self) -> str: ...  # MD5 of everything delivered to them
 
-    def digest_sent_to(self, peer: str) -> str: ...
+    def digest_sent_to(self, peer: str) -> str | None: ...
 
-    def digest_delivered_from(self, peer: str) -> str: ...
+    def digest_delivered_from(self, peer: str) -> str | None: ...
 
 
 @dataclass
@@ -135,8 +141,15 @@ def derive_outcome(
             md5_delivered=ledger.digest_delivered() if ledger else _EMPTY_MD5,
             established_at=main.established_at if main is not None else None,
         )
+    def arrived_intact(sender: str, receiver: str) -> bool:
+        sent_md5 = digests[sender].digest_sent_to(receiver)
+        got_md5 = digests[receiver].digest_delivered_from(sender)
+        if sent_md5 is None or got_md5 is None:  # bytes not all recorded: judge by their count
+            return outcomes[sender].bytes_sent == outcomes[receiver].bytes_delivered
+        return sent_md5 == got_md5
+
     match = all(
-        digests[name].digest_sent_to(conn.peer) == digests[conn.peer].digest_delivered_from(name)
+        arrived_intact(name, conn.peer)
         for name in endpoints
         if name in digests
         for conn in conns.get(name, [])

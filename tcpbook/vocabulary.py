@@ -186,6 +186,9 @@ class NoteKind(Word):
     ORPHAN_TIMEOUT = "orphan-timeout"  # Linux tcp_fin_timeout dropped an orphaned FIN-WAIT-2 socket
     HOST_CRASHED = "host-crashed"  # the whole host died: no FIN, no RST, every buffer lost
     ARRIVED_AT_DEAD_HOST = "arrived-at-dead-host"  # a segment reached a host that had crashed meanwhile
+    CAPTURE_WARNING = "capture-warning"  # an imported capture: something it cannot show (lost packets, one direction …)
+    CAPTURE_OPTIONS = "capture-options"  # an imported capture: the TCP options a side offered on its SYN
+    MID_CONNECTION = "mid-connection"  # an imported capture starts after the handshake: states assumed
 
 
 class Queue(Word):

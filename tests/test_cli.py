@@ -177,3 +177,23 @@ def test_output_paths_are_checked_before_any_work(capsys, tmp_path):
     assert code == 2 and out == "" and "does not exist" in err
     code, _, err = run(capsys, "diagram", "full", "--out", str(tmp_path / "nowhere" / "f"))
     assert code == 2 and "does not exist" in err and not list(tmp_path.iterdir())
+
+
+def test_show_prints_what_a_capture_cannot_show_as_one_line_warnings(capsys):
+    fixtures = Path(__file__).parent / "data" / "captures"
+    code, out, err = run(capsys, "show", str(fixtures / "one-direction.pcap"))
+    assert code == 0 and out
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("tcpbook: warning: ") for line in lines)
+    assert any("one direction" in line for line in lines)
+
+
+def test_show_picks_a_connection_on_a_reused_4_tuple(capsys):
+    fixtures = Path(__file__).parent / "data" / "captures"
+    code, first, _ = run(capsys, "show", str(fixtures / "reused-4-tuple.pcap"), "--connection", "1", "--json")
+    code2, second, _ = run(capsys, "show", str(fixtures / "reused-4-tuple.pcap"), "--connection", "2", "--json")
+    assert code == code2 == 0
+    assert json.loads(first)["params"]["connection"] == 1 and json.loads(second)["params"]["connection"] == 2
+    assert json.loads(first)["events"] != json.loads(second)["events"]
+    code, _, err = run(capsys, "show", str(fixtures / "reused-4-tuple.pcap"), "--connection", "9")
+    assert code == 2 and len(err.strip().splitlines()) == 1

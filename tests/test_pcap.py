@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from scapy.utils import rdpcap
 from tcpbook import simulate
 from tcpbook.errors import ParameterError
 from tcpbook.pcap import EPOCH, FILLER, build_packets, endpoint_addresses, visible_segments, write_pcap
+from tcpbook.trace import Trace
 
 LOSSY_CLOSE = {"drop": ["client:ACK:*"], "bytes": 3000}
 
@@ -131,3 +133,106 @@ def test_other_endpoints_get_distinct_deterministic_addresses():
 def test_bad_vantage_is_a_parameter_error(tmp_path):
     with pytest.raises(ParameterError, match="vantage='router'"):
         write_pcap(simulate("handshake"), tmp_path / "x.pcap", vantage="router")
+
+
+# -- issue 12: bounded, checked before any work, never a partial file -----------------
+
+
+def test_times_beyond_32_bit_pcap_seconds_fail_before_the_file_is_touched(tmp_path):
+    """run full --close-delay 3000000000 --pcap d.pcap was a struct.error and a partial pcap.
+    The parameter is now bounded (the next test); a trace from elsewhere (JSON, an
+    instructor's edit) can still hold such a time, and the writer refuses it first."""
+    trace = simulate("full")
+    trace.segments[-1].t = 3_000_000_000.5
+    target = tmp_path / "d.pcap"
+    target.write_bytes(b"an older capture")
+    with pytest.raises(ParameterError, match=r"t=3000000000\.\d+ s.*32-bit seconds") as caught:
+        write_pcap(trace, target)
+    assert "\n" not in str(caught.value)
+    assert target.read_bytes() == b"an older capture"  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.pcap"]  # no temporary file left
+
+
+def test_the_cli_says_it_in_one_line(tmp_path, capsys):
+    from tcpbook.cli import main
+
+    assert main(["run", "full", "--close-delay", "3000000000", "--pcap", str(tmp_path / "d.pcap")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "close_delay=" in err and "to 1000000 (s)" in err  # refused before any work
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
+    import tcpbook.pcap as pcap
+
+    calls = {"n": 0}
+    real = pcap._frame
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(pcap, "_frame", failing)
+    with pytest.raises(OSError, match="No space left"):
+        write_pcap(simulate("full"), tmp_path / "x.pcap")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (lambda d: d / "missing" / "x.pcap", "a file in an existing folder"),
+        (lambda d: d, "a file name, not a folder"),
+        (lambda d: str(d / "x\0.pcap"), "without NUL"),
+        (lambda d: "", "non-empty"),
+        (lambda d: 42, "a file path"),
+    ],
+)
+def test_bad_output_paths_are_parameter_errors(tmp_path, path, message):
+    with pytest.raises(ParameterError, match=message):
+        write_pcap(simulate("handshake"), path(tmp_path))
+
+
+def test_a_written_file_is_complete_and_named_as_asked(tmp_path):
+    out = write_pcap(simulate("full"), tmp_path / "ünïcode capture.pcap")
+    assert out == tmp_path / "ünïcode capture.pcap" and [p.name for p in tmp_path.iterdir()] == [out.name]
+    assert len(rdpcap(str(out))) == len(simulate("full").segments)
+
+
+def test_address_table_is_linear_and_reaches_beyond_a_slash_16():
+    """syn-flood at 100,000 SYN/s had an O(n^2) name list, and 65,000 names at most."""
+    names = tuple(["client", "server"] + [f"spoofed-{i}" for i in range(70_000)])
+    trace = Trace(params={}, events=[], outcome=simulate("handshake").outcome, endpoints=names)
+    addresses = endpoint_addresses(trace)
+    assert len(set(addresses.values())) == len(names)
+    assert addresses["spoofed-0"] == "10.0.0.3" and addresses["spoofed-69999"].startswith("10.1.")
+    assert not any(a.endswith((".0", ".255")) for a in addresses.values())
+
+
+def test_a_segment_too_long_for_ipv4_is_refused(tmp_path):
+    trace = simulate("handshake")
+    seg = trace.segments[0]
+    trace.events[trace.events.index(seg)] = dataclasses.replace(seg, len=70_000)
+    with pytest.raises(ParameterError, match="len=70000"):
+        write_pcap(trace, tmp_path / "x.pcap")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("scenario", "params"), [("full", {"bytes": 5000, "loss": 0.2, "seed": 5}), ("refused", {}), ("syn-flood", {"attack_duration": 1.0, "clients": 2})])
+def test_frames_are_the_ones_scapy_builds(scenario, params):
+    """The frames are packed by hand; Scapy, building the same fields, gives the same bytes."""
+    trace = simulate(scenario, **params)
+    addresses = endpoint_addresses(trace)
+    for (_, frame), (_, seg) in zip(build_packets(trace), visible_segments(trace)):
+        options = [("MSS", seg.mss)] if "SYN" in seg.flags and seg.mss else []
+        mine = Ether(frame)
+        scapy = (
+            Ether(src=mine.src, dst=mine.dst)
+            / IP(src=addresses[seg.src], dst=addresses[seg.dst], ttl=64, id=mine[IP].id, flags="DF")
+            / TCP(sport=seg.src_port, dport=seg.dst_port, seq=seg.seq % 2**32, ack=seg.ack % 2**32 if "ACK" in seg.flags else 0,
+                  flags="".join(f[0] for f in seg.flags), window=min(seg.window, 65535), options=options)
+            / bytes(mine[TCP].payload)
+        )
+        assert bytes(scapy) == frame
