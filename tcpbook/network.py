@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .endpoint import CancelTimer, Endpoint, SetTimer, Transmit
-from .events import AppEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+from .events import AppEvent, CwndEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
 from .link import Link
 from .outcome import derive_outcome
 from .segment import FLAG_NAMES, KIND_TABLE, Segment
@@ -52,6 +52,7 @@ class Network:
             SetTimer: self._apply_set_timer,
             CancelTimer: self._apply_cancel_timer,
             StateEvent: self._record,
+            CwndEvent: self._record,
             AppEvent: self._apply_app_notice,
             NoteEvent: self._record,
         }
@@ -99,6 +100,17 @@ class Network:
             del self._timer_tokens[key]
         self.crashed[name] = endpoint
         self.events.append(NoteEvent(self.sim.now, name, "host crashed: every connection and timer is gone", NoteKind.HOST_CRASHED))
+
+    def reboot(self, name: str) -> Endpoint:
+        """The crashed host ``name`` is back — a fresh TCP with no connections and no
+        applications, so a segment of an old connection finds no socket and is answered
+        with a RST (RFC 9293 §3.10.7.1)."""
+        old = self.crashed[name]
+        endpoint = Endpoint(name, old.profile, isn=old.isn + 10_000_000, cookie_secret=old.cookie_secret + "-rebooted")
+        self.endpoints[name] = endpoint
+        self.apps[name] = []
+        self.events.append(NoteEvent(self.sim.now, name, "host rebooted: no connections", NoteKind.HOST_REBOOTED))
+        return endpoint
 
     # -- running -----------------------------------------------------------------------
 
@@ -213,7 +225,9 @@ class Network:
 
     def trace(self, params: dict[str, Any], stats: dict[str, Any] | None = None) -> Trace:
         """The run's :class:`Trace`, with its outcome derived from the events."""
-        everyone = {name: self.endpoints.get(name) or self.crashed[name] for name in self._order}
+        # a crashed host stands for itself (its ledger holds what its applications did),
+        # even if it was rebooted since
+        everyone = {name: self.crashed.get(name) or self.endpoints[name] for name in self._order}
         if self.crashed:
             stats = {**(stats or {}), "crashed": sorted(self.crashed)}
         names, events, crashed = tuple(everyone), self.events, tuple(self.crashed)

@@ -173,7 +173,7 @@ class Trace:
         """The documented JSON document as Python objects (see README, "Trace JSON")."""
         events = [e.to_dict() for e in self.events]
         return {
-            "schema": "tcpbook-trace/1",
+            "schema": "tcpbook-trace/2",
             "params": self.params,
             "endpoints": list(self.endpoints),
             "events": events,

@@ -49,7 +49,7 @@ from ..trace import SegmentEvent, TimerEvent, Trace
 from ..vocabulary import NoteKind
 from . import style
 from .lanes import SPOOFED as _SPOOFED
-from .lanes import TIMER_NAMES, TIMER_ORDER, choose_lanes, fmt_duration, fmt_time, lane_of
+from .lanes import TIMER_NAMES, TIMER_ORDER, choose_lanes, fmt_duration, fmt_time, lane_of, timer_rank
 from .scene import Box, Scene, to_matplotlib, to_svg
 
 __all__ = ["TIMER_NAMES", "TIMER_ORDER", "choose_lanes", "fmt_duration", "fmt_time", "ladder", "ladder_scene", "ladder_svg"]
@@ -338,7 +338,7 @@ def ladder_scene(
     # Geometry: lanes one unit apart; timer lanes and state labels in the margins.
     gap_x = 1.0
     xs = {name: k * gap_x for k, name in enumerate(lanes)}
-    kinds = sorted({sp.timer for ss in spans.values() for sp in ss}, key=TIMER_ORDER.index) if timers else []
+    kinds = sorted({sp.timer for ss in spans.values() for sp in ss}, key=timer_rank) if timers else []
     lane_w = 0.045
     outer = 0.06 + lane_w * len(kinds)
     height_units = y_bottom - y_top

@@ -8,15 +8,37 @@ from collections.abc import Sequence
 
 from ..errors import ParameterError
 from ..trace import Trace
+from ..vocabulary import Timer
 
-TIMER_NAMES = {
-    "rto": "RTO",
-    "time-wait": "TIME-WAIT",
-    "delayed-ack": "delayed ACK",
-    "persist": "persist",
-    "fin-wait-2": "FIN-WAIT-2 timeout",
-}
-TIMER_ORDER = ("rto", "delayed-ack", "persist", "fin-wait-2", "time-wait")
+
+class _TimerNames(dict):
+    """How a ladder labels each timer; a timer kind it does not know keeps its own name."""
+
+    def __missing__(self, kind: str) -> str:
+        return str(kind)
+
+
+TIMER_NAMES: dict[str, str] = _TimerNames(
+    {
+        Timer.RTO: "RTO",
+        Timer.TLP: "loss probe",
+        Timer.TIME_WAIT: "TIME-WAIT",
+        Timer.DELAYED_ACK: "delayed ACK",
+        Timer.PERSIST: "persist",
+        Timer.KEEPALIVE: "keepalive",
+        Timer.FIN_WAIT_2: "FIN-WAIT-2 timeout",
+    }
+)
+# Lane order of the timers (every member of the vocabulary; the RTO nearest the lifeline).
+TIMER_ORDER: tuple[str, ...] = tuple(
+    sorted(Timer, key=lambda t: (Timer.RTO, Timer.TLP, Timer.DELAYED_ACK, Timer.PERSIST, Timer.KEEPALIVE,
+                                 Timer.FIN_WAIT_2, Timer.TIME_WAIT).index(t) if t in TIMER_NAMES else 99)
+)
+
+
+def timer_rank(kind: str) -> int:
+    """Where timer ``kind`` goes among the timer lanes (an unknown kind goes last)."""
+    return TIMER_ORDER.index(kind) if kind in TIMER_ORDER else len(TIMER_ORDER)
 SPOOFED = "spoofed"  # the lane all spoofed sources of a SYN flood share
 
 
