@@ -115,8 +115,10 @@ class ExitingClient:
                 self._exit(net, endpoint)
         elif notice.action == "data":  # never read: it stays in the receive buffer
             self._arrived += notice.nbytes
-            if self._arrived >= self.unread:
-                self._exit(net, endpoint)
+            if self._arrived >= self.unread and not self._exited:
+                # The process runs after the kernel has handled every packet that arrived
+                # at this instant (its ACKs included), as a woken process does.
+                net.at(net.now, self._exit, net, endpoint)
 
     def _exit(self, net: Network, endpoint: Endpoint) -> None:
         if not self._exited:

@@ -144,13 +144,13 @@ class Profile:
             rto = min(rto * 2, self.rto_max)
 
     def data_give_up_after(self) -> float:
-        """Seconds after the first transmission of the oldest unacknowledged segment at
-        which the sender gives up (ETIMEDOUT).
+        """Seconds after the first retransmission of data still unacknowledged at which
+        the sender gives up (ETIMEDOUT).
 
         Linux turns ``tcp_retries2`` into a *time budget* (``retransmits_timed_out``):
         ``tcp_model_timeout(tcp_retries2, TCP_RTO_MIN)`` — how long 15 doublings from
-        200 ms would take, each capped at 120 s — 924.6 s, measured from the original
-        send of the first retransmitted segment (``retrans_stamp``).  How many
+        200 ms would take, each capped at 120 s — 924.6 s, measured from the first
+        retransmission (``retrans_stamp``; a tail loss probe does not count).  How many
         retransmissions fit depends on the RTO.  ``TCP_USER_TIMEOUT`` replaces the
         budget.  With no count, R2 (100 s in the ``rfc`` profile).
         """

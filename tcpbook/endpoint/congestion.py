@@ -71,9 +71,11 @@ class CongestionControl:
         """Fast retransmit: remember the loss (the window itself is the sender's business)."""
         self.ssthresh = self.loss_ssthresh(flight)
 
-    def on_timeout(self, flight: int) -> None:
-        """A retransmission timeout (``tcp_enter_loss``): ssthresh from the loss, cwnd 1."""
-        self.ssthresh = self.loss_ssthresh(flight)
+    def on_timeout(self, flight: int, *, keep_ssthresh: bool = False) -> None:
+        """A retransmission timeout (``tcp_enter_loss``): ssthresh from the loss (unless
+        ``keep_ssthresh``: a repeated timeout of the same losses), cwnd 1."""
+        if not keep_ssthresh:
+            self.ssthresh = self.loss_ssthresh(flight)
         self.cwnd = 1
         self.cwnd_cnt = 0
 
@@ -105,7 +107,7 @@ class NoCongestionControl(CongestionControl):
     def loss_ssthresh(self, flight: int) -> int:
         return INFINITE_SSTHRESH
 
-    def on_timeout(self, flight: int) -> None:
+    def on_timeout(self, flight: int, *, keep_ssthresh: bool = False) -> None:
         return None
 
     def restart_after_idle(self, idle: float, rto: float) -> None:
@@ -212,8 +214,8 @@ class Cubic(CongestionControl):
             self.last_max_cwnd = self.cwnd
         return max((self.cwnd * self.BETA) // 1024, 2)
 
-    def on_timeout(self, flight: int) -> None:
-        super().on_timeout(flight)
+    def on_timeout(self, flight: int, *, keep_ssthresh: bool = False) -> None:
+        super().on_timeout(flight, keep_ssthresh=keep_ssthresh)
         # cubictcp_state(TCP_CA_Loss): bictcp_reset, keeping nothing of the old epoch
         self.last_max_cwnd = self.last_cwnd = self.last_time = 0
         self.epoch_start = None

@@ -45,7 +45,7 @@ class Sender:
 
     __slots__ = (
         "conn", "profile", "space", "rtt", "timers", "cc", "flight", "peer_mss", "dupacks", "state", "recover",
-        "waiting_since", "persist_backoff", "tlp_high_seq", "tlp_retrans", "last_sent_at", "is_cwnd_limited",
+        "retrans_stamp", "retrans_high", "persist_backoff", "tlp_high_seq", "tlp_retrans", "last_sent_at", "is_cwnd_limited",
         "max_packets_out", "cwnd_usage_seq", "_reported",
     )  # fmt: skip
 
@@ -61,7 +61,10 @@ class Sender:
         self.dupacks = 0  # duplicate ACKs in a row (RFC 5681)
         self.state = OPEN
         self.recover = 0  # the highest sequence sent when the loss was found (RFC 6582)
-        self.waiting_since: float | None = None  # when the oldest unacknowledged data was first sent
+        # Linux retrans_stamp: when the first retransmission of data not yet repaired went
+        # out (a loss probe does not count); the give-up budget runs from here.
+        self.retrans_stamp: float | None = None
+        self.retrans_high = 0  # end of the highest segment retransmitted
         self.persist_backoff = 0.0
         self.tlp_high_seq: int | None = None  # SND.NXT when a loss probe went out (one at a time)
         self.tlp_retrans = False  # the probe resent old data (rather than new)
@@ -142,10 +145,10 @@ class Sender:
     def _send(self, seq: int, end: int, flags: int, payload: bytes, now: float) -> None:
         """Put one segment on the wire and into the flight; time it if it is new (Karn)."""
         space = self.space
-        if self.waiting_since is None:
-            self.waiting_since = now
         if seq >= space.max:
             self.rtt.start(seq + 1, now)
+        else:  # sent again after a timeout (go-back-N)
+            self._retransmitted(end, now)
         space.nxt = end
         self.flight.append((seq, end))
         self.last_sent_at = now
@@ -165,8 +168,10 @@ class Sender:
             return True
         return self.cc.in_slow_start and self.cc.cwnd < 2 * self.max_packets_out
 
-    def resend(self, seq: int, now: float) -> None:
-        """Resend the segment that starts at ``seq`` (data, or the FIN, or both)."""
+    def resend(self, seq: int, now: float, *, probe: bool = False) -> None:
+        """Resend the segment that starts at ``seq`` (data, or the FIN, or both).  A loss
+        ``probe`` does not start the give-up clock (Linux sends it without
+        ``tcp_retransmit_skb``)."""
         space = self.space
         size = min(self.mss, space.data_end - seq) if seq < space.data_end else 0
         payload = space.bytes_at(seq, size) if size else b""
@@ -174,8 +179,15 @@ class Sender:
         if space.fin_seq is not None and seq + size == space.fin_seq:
             flags |= FIN
         if size or flags & FIN:
+            if not probe:
+                self._retransmitted(seq + size + (1 if flags & FIN else 0), now)
             self.last_sent_at = now
             self.conn.transmit_data(seq, flags, payload, now)
+
+    def _retransmitted(self, end: int, now: float) -> None:
+        if self.retrans_stamp is None:
+            self.retrans_stamp = now
+        self.retrans_high = max(self.retrans_high, end)
 
     # -- acknowledgments -------------------------------------------------------------------
 
@@ -201,7 +213,8 @@ class Sender:
                 acked += 1
             self.dupacks = 0
             self.rtt.on_ack(ack, now)
-            self.waiting_since = now if self.flight else None
+            if ack >= self.retrans_high:
+                self.retrans_stamp = None  # every retransmitted segment got through
             self._new_ack(ack, acked, now)
             fin_acked = space.fin_seq is not None and acked_before <= space.fin_seq < ack
         elif ack == space.una and self.flight and not carries_data and window == old_window:
@@ -283,23 +296,27 @@ class Sender:
         (Linux ``tcp_clamp_rto_to_user_timeout``)."""
         rto = self.rtt.rto
         user_timeout = self.profile.user_timeout
-        if user_timeout is not None and self.waiting_since is not None:
-            rto = min(rto, max(user_timeout - (now - self.waiting_since), 0.001))
+        if user_timeout is not None and self.retrans_stamp is not None:
+            rto = min(rto, max(user_timeout - (now - self.retrans_stamp), 0.001))
         return rto
 
     def gave_up(self, now: float) -> bool:
-        """Has the oldest unacknowledged data waited out the time budget (tcp_retries2,
-        TCP_USER_TIMEOUT or R2)?"""
-        return self.waiting_since is not None and now - self.waiting_since >= self.profile.data_give_up_after() - 1e-9
+        """Has the time budget (tcp_retries2, TCP_USER_TIMEOUT or R2) run out since the
+        first retransmission of data still not acknowledged (Linux
+        ``retransmits_timed_out``)?"""
+        return self.retrans_stamp is not None and now - self.retrans_stamp >= self.profile.data_give_up_after() - 1e-9
 
     def retransmission_timeout(self, now: float) -> None:
         """RFC 6298 §5.5–5.6 and Linux ``tcp_enter_loss``: double the RTO; everything in
         flight counts as lost — ssthresh from the loss, cwnd 1 segment, and from SND.UNA on
         everything is sent again as the window grows back (slow start)."""
         self.rtt.back_off()
+        # Another timeout before the last one's losses were repaired: Linux
+        # (tcp_enter_loss) keeps ssthresh from the first and only drops cwnd again.
+        again = self.state is LOSS and self.space.una < self.recover
+        self.cc.on_timeout(len(self.flight), keep_ssthresh=again)
         self.state, self.recover, self.dupacks = LOSS, self.space.max, 0
         self.tlp_high_seq = None
-        self.cc.on_timeout(len(self.flight))
         self._report(CwndChange.TIMEOUT, now)
         self.flight.clear()
         self.space.nxt = self.space.una
@@ -322,7 +339,7 @@ class Sender:
             else:
                 seq, _ = self.flight[-1]
                 self.rtt.forget()  # Karn: the probe may resend the segment being timed
-                self.resend(seq, now)
+                self.resend(seq, now, probe=True)
                 self.tlp_retrans = True
             self.tlp_high_seq = self.space.nxt
         self.timers.cancel(Timer.TLP)
