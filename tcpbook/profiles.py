@@ -52,6 +52,7 @@ class Profile:
     linear_syn_timeouts: int  # how many SYN timeouts stay at rto_initial before doubling
     synack_retries: int | None  # SYN,ACK retransmissions before a half-open request is dropped
     retries2: int | None  # tcp_retries2: the time budget for data/FIN retransmissions, as a count (see data_give_up_after)
+    orphan_retries: int | None  # tcp_orphan_retries: the same budget once the program has closed the socket (None: retries2)
     r2_syn: float  # RFC 1122 R2 for SYNs: give up after this long when syn_retries is None
     r2_data: float  # RFC 1122 R2 for data when retries2 is None
     user_timeout: float | None  # TCP_USER_TIMEOUT: give up on data (and keepalive) after this long; None: off
@@ -143,7 +144,7 @@ class Profile:
                 return tuple(durations)
             rto = min(rto * 2, self.rto_max)
 
-    def data_give_up_after(self) -> float:
+    def data_give_up_after(self, orphan: bool = False) -> float:
         """Seconds after the first retransmission of data still unacknowledged at which
         the sender gives up (ETIMEDOUT).
 
@@ -153,9 +154,15 @@ class Profile:
         retransmission (``retrans_stamp``; a tail loss probe does not count).  How many
         retransmissions fit depends on the RTO.  ``TCP_USER_TIMEOUT`` replaces the
         budget.  With no count, R2 (100 s in the ``rfc`` profile).
+
+        An ``orphan`` — a socket its program has closed (or exited), still sending its
+        data and FIN — has a shorter budget on Linux: ``tcp_orphan_retries``, whose
+        default 0 means 8 (``tcp_orphan_retries()``), so 102.2 s.
         """
         if self.user_timeout is not None:
             return self.user_timeout
+        if orphan and self.orphan_retries is not None:
+            return self._cached("_orphan_give_up", lambda: model_timeout(self.orphan_retries, self.rto_min, self.rto_max))
         if self.retries2 is None:
             return self.r2_data
         return self._cached("_data_give_up", lambda: model_timeout(self.retries2, self.rto_min, self.rto_max))
@@ -211,6 +218,7 @@ PROFILE_PARAMS: tuple[Param, ...] = (
     Param("linear_syn_timeouts", int, None, "SYN timeouts kept at rto_initial before doubling (tcp_syn_linear_timeouts)", "", 0, 127),
     Param("synack_retries", int, None, "SYN,ACK retransmissions before a half-open request is dropped (tcp_synack_retries)", "", 0, 127, none_means=_RETRIES),
     Param("retries2", int, None, "tcp_retries2: the give-up time budget for data and FIN, as a count of doublings from 200 ms", "", 0, 127, none_means=_RETRIES),
+    Param("orphan_retries", int, None, "tcp_orphan_retries: the give-up budget once the program closed the socket (Linux's 0 means 8)", "", 0, 127, none_means="as retries2"),
     Param("r2_syn", float, None, "RFC 1122 R2 for a SYN: give up after this long when syn_retries is none", "s", 0.001, _DAY),
     Param("r2_data", float, None, "RFC 1122 R2 for data: give up after this long when retries2 is none", "s", 0.001, _DAY),
     Param("user_timeout", float, None, "TCP_USER_TIMEOUT: give up on unacknowledged data (and keepalive) after this long", "s", 0.001, _DAY, none_means="off"),
@@ -251,6 +259,7 @@ PROFILES: dict[str, Profile] = {
         linear_syn_timeouts=4,
         synack_retries=5,
         retries2=15,
+        orphan_retries=8,
         r2_syn=180.0,
         r2_data=100.0,
         user_timeout=None,
@@ -287,6 +296,7 @@ PROFILES: dict[str, Profile] = {
         linear_syn_timeouts=0,
         synack_retries=None,
         retries2=None,
+        orphan_retries=None,
         r2_syn=180.0,
         r2_data=100.0,
         user_timeout=None,

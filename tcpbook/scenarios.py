@@ -293,7 +293,9 @@ def _crash_scenario(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     (CRASH_AT.with_default(10.0), SEND_AT.with_default(None)),
 )
 def _dead_peer(net: Network, profile: Profile, p: dict[str, Any]) -> None:
-    client, server = _client_server(net, profile, p)
+    client = Endpoint("client", profile, isn=p["isn_client"])
+    # SO_KEEPALIVE is a socket option: here the client's (the server only answers probes).
+    server = Endpoint("server", profile.with_overrides(keepalive=False), isn=p["isn_server"])
     apps: list[Any] = [Client(data=b"", after_send=None)]
     if p["send_at"] is not None:
         apps.append(SendAt("server", p["send_at"], 100, p["seed"]))

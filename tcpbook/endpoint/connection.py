@@ -166,7 +166,8 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         space = self.sender.space
         flags = seg.flags
         end = seq + len(seg.payload) + (1 if flags & SYN else 0) + (flags & FIN)  # SEG.LEN
-        retransmission = seq < space.max
+        # Sequence space sent before (a probe or an ACK occupies none: not a retransmission)
+        retransmission = seq < space.max and end > seq
         if end > space.max:
             space.max = end
         if flags & ACK:

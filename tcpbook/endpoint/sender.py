@@ -304,7 +304,8 @@ class Sender:
         """Has the time budget (tcp_retries2, TCP_USER_TIMEOUT or R2) run out since the
         first retransmission of data still not acknowledged (Linux
         ``retransmits_timed_out``)?"""
-        return self.retrans_stamp is not None and now - self.retrans_stamp >= self.profile.data_give_up_after() - 1e-9
+        budget = self.profile.data_give_up_after(orphan=self.conn.read_closed)
+        return self.retrans_stamp is not None and now - self.retrans_stamp >= budget - 1e-9
 
     def retransmission_timeout(self, now: float) -> None:
         """RFC 6298 §5.5–5.6 and Linux ``tcp_enter_loss``: double the RTO; everything in

@@ -100,12 +100,17 @@ class Timeouts(_Self):
         """USER TIMEOUT (§3.10.8): "flush all queues, signal the user 'error: connection
         aborted due to user timeout' … delete the TCB" — ETIMEDOUT; connect() fails or the
         connection is aborted.  No segment is sent (Linux ``tcp_write_err``), except after
-        keepalive, where Linux sends a RST first (``send_rst``)."""
-        self.error = SocketError.ETIMEDOUT
+        keepalive, where Linux sends a RST first (``send_rst``).  When the program has
+        already closed the socket (an orphan still sending its data or FIN), nobody is
+        left to be told: the stack just deletes it."""
         if send_rst:
             nxt = self.sender.space.nxt
             self.transmit(self.segment(nxt, RST | ACK), nxt)
-        self.notify(AppAction.ERROR, now, detail=SocketError.ETIMEDOUT)
+        if self.read_closed:
+            self.note(now, NoteKind.ORPHAN_GAVE_UP, f"no answer from {self.peer}: the closed socket is deleted, nobody is told (ETIMEDOUT)")
+        else:
+            self.error = SocketError.ETIMEDOUT
+            self.notify(AppAction.ERROR, now, detail=SocketError.ETIMEDOUT)
         self.move(Event.KEEPALIVE_TIMEOUT if send_rst else Event.USER_TIMEOUT, now)
 
     def keepalive_timeout(self, now: float) -> None:
