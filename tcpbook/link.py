@@ -181,6 +181,13 @@ class Link:
         self.hold = dict(hold or {})
         self._hold_seen: dict[tuple[str, str], int] = {}
 
+    def may_drop(self) -> bool:
+        """Could a segment sent from now on still be lost (random loss, or a drop rule
+        not used up yet)?"""
+        if self.loss or any(self.loss_by_sender.values()):
+            return True
+        return any(rule.occurrence is None or rule.seen < rule.occurrence for rule in self.rules)
+
     @classmethod
     def checked(
         cls, delay: float, loss: float, loss_by_sender: dict[str, float], rules: list[DropRule], jitter: float, seed: int,

@@ -215,11 +215,43 @@ class Network:
             return  # cancelled or re-armed since
         del self._timer_tokens[key]
         name, cid, kind = key
+        if kind is Timer.KEEPALIVE and self._only_keepalive_left(key):
+            return
         if self.record_timers:
             self.events.append(TimerEvent(self.sim.now, name, peer, kind, TimerAction.FIRED))
         endpoint = self.endpoints[name]
         endpoint.timer_expired(cid, kind, self.sim.now)
         self._flush(endpoint)
+
+    def _only_keepalive_left(self, firing: tuple[str, int, Timer]) -> bool:
+        """Stop a run that would never end: when every connection still doing anything is
+        idle and alive, kept only by keepalive probes its peer has answered before, the
+        same exchange would repeat every keepidle forever.  The run ends here, said in a
+        note."""
+        timers = [firing]
+        for callback, args in self.sim.pending():
+            if callback != self._fire:
+                return False
+            key, token = args[0], args[1]
+            if self._timer_tokens.get(key) != token:
+                continue  # a timer cancelled or re-armed since: it will do nothing
+            if key[2] is not Timer.KEEPALIVE:
+                return False
+            timers.append(key)
+        if self.link.may_drop():
+            return False  # a lost probe would change what happens next
+        for name, cid, _ in timers:
+            conn = self.endpoints[name].only_keepalive_left(cid)
+            peer = self.endpoints.get(conn.peer) if conn is not None else None
+            if peer is None or not peer.answers_probes(name, conn.peer_port, conn.local_port):
+                return False
+        self.sim.clear()
+        self._timer_tokens.clear()
+        self.events.append(NoteEvent(
+            self.sim.now, firing[0], "only answered keepalive probes are left, every keepidle forever: the run stops here",
+            NoteKind.KEEPALIVE_ONLY,
+        ))
+        return True
 
     # -- result ------------------------------------------------------------------------
 

@@ -188,6 +188,7 @@ class NoteKind(Word):
     FAST_RETRANSMIT = "fast-retransmit"  # RFC 5681 §3.2: duplicate ACKs (field count) resend the hole
     DATA_AFTER_CLOSE = "data-after-close"  # RFC 2525 §2.17: data for a socket nobody reads: RST
     ORPHAN_TIMEOUT = "orphan-timeout"  # Linux tcp_fin_timeout dropped an orphaned FIN-WAIT-2 socket
+    KEEPALIVE_ONLY = "keepalive-only"  # the run stops: nothing is left but answered keepalive probes, forever
     ORPHAN_GAVE_UP = "orphan-gave-up"  # a socket its program closed ran out of retransmissions: nobody is told
     KEEPALIVE_GAVE_UP = "keepalive-gave-up"  # RFC 1122 §4.2.3.6: keepcnt probes unanswered (field count)
     TIME_WAIT_REUSED = "time-wait-reused"  # RFC 6191 / Linux tcp_timewait_state_process: a newer SYN ends TIME-WAIT

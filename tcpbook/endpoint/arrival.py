@@ -39,6 +39,8 @@ class SegmentArrives(_Self):
     def segment_arrives(self, seg: Segment, now: float) -> None:
         """SEGMENT ARRIVES (§3.10.7): SYN-SENT has its own rules (§3.10.7.3); every other
         state runs the checks of §3.10.7.4 in order, each of which may end processing."""
+        if self.keepalive_probes:
+            self.keepalive_answered = True
         self.last_heard, self.keepalive_probes = now, 0  # the peer is alive
         if self.state is State.SYN_SENT:
             self.arrives_in_syn_sent(seg, now)

@@ -58,7 +58,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         "endpoint", "profile", "cid", "local_port", "peer", "peer_port", "listener", "passive", "state", "error",
         "established_at", "emit", "_forget", "ledger", "timers", "sender", "rcv", "read_closed",
         "ack_pending", "syn_attempt", "handshake_retransmitted", "synack_sent", "quickacks", "last_heard",
-        "keepalive_probes", "_redeliver",
+        "keepalive_probes", "keepalive_answered", "_redeliver",
     )  # fmt: skip
 
     def __init__(
@@ -102,6 +102,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         self.quickacks = profile.quickack  # data segments still ACKed at once (Linux quick-ACK mode)
         self.last_heard = 0.0  # when the peer's last segment arrived (keepalive)
         self.keepalive_probes = 0  # unanswered keepalive probes
+        self.keepalive_answered = False  # the peer has answered a keepalive probe
         self._redeliver = redeliver  # hands a SYN that ends TIME-WAIT to the host's listener
 
     def __repr__(self) -> str:

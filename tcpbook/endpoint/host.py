@@ -23,7 +23,7 @@ from ..payload import Data
 from ..profiles import Profile
 from ..segment import ACK, RST, SEQ_SPACE, Segment
 from ..table import next_state
-from ..vocabulary import AppAction, Event, NoteKind, SocketError, State, Timer
+from ..vocabulary import SYNCHRONIZED, AppAction, Event, NoteKind, SocketError, State, Timer
 from .connection import Connection
 from .effects import AppNotice, Effect, Note, StateChange, Transmit
 from .listener import Listener
@@ -88,6 +88,17 @@ class Endpoint:
         conn = self._by_cid.get(cid)
         if conn is not None:
             conn.timer_expired(kind, now)
+
+    def only_keepalive_left(self, cid: int) -> Connection | None:
+        """Connection ``cid`` if it is idle and alive, with nothing but answered keepalive
+        probes ahead of it; else None."""
+        conn = self._by_cid.get(cid)
+        return conn if conn is not None and conn.only_keepalive_left() else None
+
+    def answers_probes(self, peer: str, local_port: int, peer_port: int) -> bool:
+        """Would our connection with ``peer`` (on these ports) answer a keepalive probe?"""
+        conn = self.connections.get((local_port, peer, peer_port))
+        return conn is not None and conn.state in SYNCHRONIZED and conn.state is not State.TIME_WAIT
 
     # -- user calls -------------------------------------------------------------------------
 

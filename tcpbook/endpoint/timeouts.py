@@ -113,6 +113,15 @@ class Timeouts(_Self):
             self.notify(AppAction.ERROR, now, detail=SocketError.ETIMEDOUT)
         self.move(Event.KEEPALIVE_TIMEOUT if send_rst else Event.USER_TIMEOUT, now)
 
+    def only_keepalive_left(self) -> bool:
+        """Is this connection idle, healthy and kept only by keepalive probes its peer has
+        answered before?  (From here on the same exchange repeats every keepidle.)"""
+        sender = self.sender
+        return (
+            self.state in KEEPALIVE_STATES and self.keepalive_answered and not self.keepalive_probes
+            and not sender.flight and sender.space.nxt >= sender.space.data_end and not self.ack_pending
+        )
+
     def keepalive_timeout(self, now: float) -> None:
         """The keepalive timer (RFC 1122 §4.2.3.6; Linux ``tcp_keepalive_timer``).
 
