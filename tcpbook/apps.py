@@ -142,8 +142,8 @@ class SendAt:
         return None
 
     def _send(self, net: Network, endpoint: Endpoint) -> None:
-        conn = endpoint.connection(self.peer)
-        if conn.state in (State.ESTABLISHED, State.CLOSE_WAIT):
+        conn = next((c for c in endpoint.connections.values() if c.peer == self.peer), None)
+        if conn is not None and conn.state in (State.ESTABLISHED, State.CLOSE_WAIT):  # (else: nothing to send on)
             conn.send(Payload(self.nbytes, self.seed), net.now)
 
 

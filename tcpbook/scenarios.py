@@ -62,8 +62,8 @@ CLOSE_AT = Param("close_at", float, 1.0, "time at which the (first) close happen
 RESPONSE_BYTES = Param("response_bytes", int, 8000, "bytes the server sends back after the client's half-close", "bytes", 0, MAX_BYTES)
 HOW = Param("how", str, "unread", "abort flavour: unread (close with unread data) or abort (ABORT call)", choices=("unread", "abort"))
 CRASH = Param("crash", bool, False, "the client's host (the machine, not just the program) dies right after send() returns")
-LINGER = Param("linger", float, None, "SO_LINGER: 0 makes close() abort with a RST, discarding unsent data", "s", 0, 0,
-               none_means="off: a normal close")
+LINGER = Param("linger", float, None, "SO_LINGER's l_linger: 0 makes close() abort with a RST, discarding unsent data; "
+               "more only makes close() block that long (the segments are the same)", "s", 0, _LONG, none_means="off: a normal close")
 UNREAD = Param("unread", int, 0, "bytes the server sends first and the client never reads before it exits", "bytes", 0, 1_000_000)
 CRASH_AT = Param("crash_at", float, 0.25, "when the host crashes (power off: no FIN, no RST, buffers lost)", "s", 0, _LONG)
 REBOOT_AT = Param("reboot_at", float, None, "when the crashed host is back, with no connections", "s", 0, _LONG, none_means="never")
