@@ -136,9 +136,13 @@ class ReceiveSpace:
 
     def read(self, nbytes: int | None = None) -> bytes:
         """RECEIVE: take up to ``nbytes`` unread bytes (all by default) out of the buffer."""
-        n = len(self._unread) if nbytes is None else min(nbytes, len(self._unread))
-        data = bytes(self._unread[:n])
-        del self._unread[:n]
+        unread = self._unread
+        if nbytes is None or nbytes >= len(unread):
+            data = bytes(unread)
+            unread.clear()
+            return data
+        data = bytes(unread[:nbytes])
+        del unread[:nbytes]
         return data
 
     def see_fin(self, fin_seq: int) -> None:
