@@ -13,7 +13,6 @@ happened.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 import math
@@ -90,18 +89,6 @@ class Simulator:
         if until is not None and (not isinstance(until, (int, float)) or not until >= 0 or not math.isfinite(until)):
             raise ParameterError("until", until, "a finite time >= 0")
         until_ns = None if until is None else to_ns(until)
-        # A run keeps every event it records, so Python's cyclic garbage collector would
-        # walk an ever larger heap of live objects again and again (a sixth of a long
-        # transfer's time) for garbage a run hardly makes.  Paused while the clock runs.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._run(until_ns, max_events)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _run(self, until_ns: int | None, max_events: int | None) -> None:
         queue = self._queue
         pop = heapq.heappop
         budget = max_events
