@@ -371,10 +371,111 @@ def _resolve_short_tcpbook_refs(app, env, node, contnode):  # noqa: ANN001, ANN2
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, matches[0])
 
 
+# --- Inline numbers: {eval}`name` --------------------------------------------------------
+# The prose shows numbers computed by the chapter with MyST's inline role {eval}`name`.
+# myst-nb evaluates it while it parses the page, in the chapter's kernel (execution mode
+# `inline`); jupyterlab-myst evaluates the same role live in JupyterLab.  Two details of
+# myst-nb 1.x make the book disagree with JupyterLab's "Run All", and are fixed here:
+#
+# 1. myst-nb runs a code cell only when it renders it, so a hidden `remove-cell` cell
+#    that computes a number runs *after* the prose below it has been evaluated (a
+#    NameError).  We run every cell above a markdown cell before rendering that cell.
+# 2. myst-nb evaluates by executing the name as code, and IPython then prints nothing
+#    if the last cell *in the history* ended with `;` (`fig();` silences every later
+#    number).  We evaluate as Jupyter user_expressions instead, the mechanism of the
+#    execute request that jupyterlab-myst uses: same values, same text, no such quirk.
+#
+# Every value shown is also recorded (in document order) and written to
+# _build/inline-values.json, so the downloadable notebooks can carry the built numbers
+# in their prose (Colab and plain Jupyter have no {eval}).
+
+INLINE_VALUES = "inline-values.json"
+
+
+def _run_cells_above_markdown(self, token) -> None:  # noqa: ANN001 - myst-nb renderer method
+    client = self.nb_client
+    if type(client).__name__ == "NotebookClientInline":
+        client.code_cell_outputs(token.meta["index"])  # executes every cell up to here
+    self.render_children(token)
+
+
+def _eval_as_user_expression(self, name: str) -> list:  # noqa: ANN001
+    """``NotebookClientInline.eval_variable`` through an execute request's user_expressions."""
+    import nbformat  # noqa: PLC0415
+    from myst_nb.core.execute.base import EvalNameError  # noqa: PLC0415
+
+    if not re.match(self.nb_config.eval_name_regex, name):
+        raise EvalNameError(name)
+    kc = self._client.kc
+    msg_id = kc.execute("", silent=True, store_history=False, user_expressions={"value": name})
+    reply = self._client.wait_for_reply(msg_id)
+    result = (reply or {}).get("content", {}).get("user_expressions", {}).get("value")
+    if result is None:
+        return []
+    if result.get("status") != "ok":
+        return [nbformat.from_dict({"output_type": "error", "ename": result.get("ename", "Error"),
+                                    "evalue": result.get("evalue", ""), "traceback": result.get("traceback", [])})]
+    return [nbformat.from_dict({"output_type": "execute_result", "execution_count": None,
+                                "data": result.get("data", {}), "metadata": result.get("metadata", {})})]
+
+
+def _recording_eval_role():  # noqa: ANN202
+    from myst_nb.ext.eval import EvalRoleAny  # noqa: PLC0415
+
+    class RecordingEvalRole(EvalRoleAny):
+        """myst-nb's {eval} role that also notes the text it put on the page."""
+
+        def run(self):  # noqa: ANN202
+            result, messages = super().run()
+            env = getattr(self.document.settings, "env", None)
+            if env is not None and result:
+                text = "".join(node.astext() for node in result)
+                values = env.__dict__.setdefault("tcpbook_inline_values", {})
+                values.setdefault(env.docname, {}).setdefault(self.text, []).append(text)
+            return result, messages
+
+    return RecordingEvalRole()
+
+
+def _install_inline_eval(app, config) -> None:  # noqa: ANN001
+    from myst_nb.core.execute.inline import NotebookClientInline  # noqa: PLC0415
+    from myst_nb.sphinx_ import SphinxNbRenderer  # noqa: PLC0415
+
+    for owner, attr in ((SphinxNbRenderer, "render_nb_cell_markdown"), (NotebookClientInline, "eval_variable")):
+        if not hasattr(owner, attr):  # a myst-nb release that moved it: fail loudly, never silently
+            raise RuntimeError(f"build_book: myst-nb changed, {owner.__name__}.{attr} is gone; update build_book.py")
+    SphinxNbRenderer.render_nb_cell_markdown = _run_cells_above_markdown
+    NotebookClientInline.eval_variable = _eval_as_user_expression
+    app.add_role("eval", _recording_eval_role(), override=True)
+
+
+def _purge_inline_values(app, env, docname) -> None:  # noqa: ANN001
+    env.__dict__.get("tcpbook_inline_values", {}).pop(docname, None)
+
+
+def _merge_inline_values(app, env, docnames, other) -> None:  # noqa: ANN001
+    mine = env.__dict__.setdefault("tcpbook_inline_values", {})
+    for docname, values in other.__dict__.get("tcpbook_inline_values", {}).items():
+        if docname in docnames:
+            mine[docname] = values
+
+
+def _write_inline_values(app, exception) -> None:  # noqa: ANN001
+    if exception is None:
+        values = app.env.__dict__.get("tcpbook_inline_values", {})
+        path = Path(app.outdir).parent / INLINE_VALUES
+        path.write_text(json.dumps(values, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
-    them, every script on a page once, and short tcpbook names in docstrings resolved."""
+    them, every script on a page once, short tcpbook names in docstrings resolved, and
+    {eval} inline numbers evaluated as in JupyterLab (and recorded for the downloads)."""
     app.connect("config-inited", _drop_per_page_js, priority=900)
+    app.connect("config-inited", _install_inline_eval, priority=950)
+    app.connect("env-purge-doc", _purge_inline_values)
+    app.connect("env-merge-info", _merge_inline_values)
+    app.connect("build-finished", _write_inline_values)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
     app.connect("missing-reference", _resolve_short_tcpbook_refs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
