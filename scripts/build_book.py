@@ -110,7 +110,9 @@ def ensure_kernel() -> None:
 
 def book_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["TCPBOOK_STATIC"] = "1"
+    # Static explorers (precomputed frames) for the published book.  TCPBOOK_BUILD_STATIC=0
+    # builds a quicker book with live explorers, for tests that check other things.
+    env["TCPBOOK_STATIC"] = os.environ.get("TCPBOOK_BUILD_STATIC", "1")
     env["JUPYTER_PATH"] = os.pathsep.join([str(KERNEL_DIR), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     # Quiet the debugger's frozen-modules notice and make plots independent of the desktop.
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
