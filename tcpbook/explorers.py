@@ -37,6 +37,7 @@ import re
 import select
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,7 +340,7 @@ class _DotCoprocess:
 
 
 _LIVE_DOT = _DotCoprocess()
-LIVE_DEBOUNCE_S = 0.05  # changes closer together than this are one burst: only the last is drawn
+LIVE_DEBOUNCE_S = (0.04, 0.12)  # the burst window: its floor and ceiling (seconds)
 
 
 class _Debounced:
@@ -347,22 +348,30 @@ class _Debounced:
 
     In a kernel each control change arrives as a message; each (re)starts a short timer,
     and only the timer of the last change draws.  The browser sends a widget's next change
-    only after the kernel has answered the previous one, so on a busy machine a burst's
-    changes can arrive further apart than the timer; a frame that a newer change made stale
-    while it was being drawn is therefore dropped, not shown.  ipykernel 7 hands widget
-    messages to several threads (its "subshells"), so the timer is a thread and drawing is
-    serialised by a lock.  Outside a kernel's event loop (a script, a test setting
-    ``widget.value``) the action runs at once.
+    only after the kernel has answered the previous one, so within a burst the changes
+    arrive one message round trip apart: the window follows that spacing (1.5 times its
+    running average, between the floor and the ceiling of ``delay``), short on an idle
+    machine, longer on a busy one.  A frame that a newer change made stale while it was
+    being drawn is dropped, not shown.  ipykernel 7 hands widget messages to several
+    threads (its "subshells"), so the timer is a thread and drawing is serialised by a
+    lock.  Outside a kernel's event loop (a script, a test setting ``widget.value``) the
+    action runs at once.
 
     ``action(current)`` draws; ``current()`` tells it whether its change is still the last.
     """
 
-    def __init__(self, action: Callable[[Callable[[], bool]], None], delay: float = LIVE_DEBOUNCE_S) -> None:
-        self.action, self.delay = action, delay
+    def __init__(self, action: Callable[[Callable[[], bool]], None],
+                 delay: tuple[float, float] = LIVE_DEBOUNCE_S) -> None:
+        self.action, (self.floor, self.ceiling) = action, delay
         self._timer: threading.Timer | None = None
         self._changes = 0  # how many changes have arrived
-        self._lock = threading.Lock()  # guards _timer and _changes
+        self._last = float("-inf")  # when the last one arrived (time.monotonic)
+        self._spacing = 0.0  # running average of the spacing of changes within bursts
+        self._lock = threading.Lock()  # guards the fields above
         self._drawing = threading.Lock()  # one redraw at a time
+
+    def window(self) -> float:
+        return min(self.ceiling, max(self.floor, 1.5 * self._spacing))
 
     def __call__(self, _change: Any = None) -> None:
         try:
@@ -372,10 +381,14 @@ class _Debounced:
                 self.action(lambda: True)
             return
         with self._lock:
+            now = time.monotonic()
+            if now - self._last < 2 * self.ceiling:  # the same burst: learn its spacing
+                self._spacing = now - self._last if not self._spacing else 0.7 * self._spacing + 0.3 * (now - self._last)
+            self._last = now
             self._changes += 1
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self.delay, self._fire, args=(self._changes,))
+            self._timer = threading.Timer(self.window(), self._fire, args=(self._changes,))
             self._timer.daemon = True
             self._timer.start()
 
