@@ -52,7 +52,11 @@ def chapter_in_lab():
             lab_session.run_all_cells(page)
             page.wait_for_timeout(1000)  # inline expressions render after their cell has run
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.locator(".jp-MarkdownCell").first.scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "lab-handshake-top.png"))
+            numbers = page.locator(".jp-MarkdownCell .myst", has_text="initial sequence number").first
+            numbers.scroll_into_view_if_needed()
+            numbers.screenshot(path=str(SCREENSHOTS / "lab-handshake-numbers.png"))
             yield page, source, original, errors
             page.close()
     finally:
