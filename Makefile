@@ -53,11 +53,11 @@ book-clean:
 
 test: install book
 	$(VENV)/bin/ruff check tcpbook tests benchmarks scripts
-	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS)
+	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The package tests alone (no book build); handy while working on tcpbook/.
 test-fast: install
-	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) -m "not book and not browser and not slow"
+	$(PY) scripts/run_tests.py -n $(PYTEST_WORKERS) --dist loadgroup -m "not book and not browser and not slow"
 
 # One page with the book's configuration (scripts/build_page.py): PAGE=chapters/x.md
 page: install

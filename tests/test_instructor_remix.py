@@ -31,7 +31,7 @@ import nbformat
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book-builds")]
 
 GUIDE = build_book.ROOT / "chapters" / "instructors.md"
 IGNORE = shutil.ignore_patterns(".git", "_build", ".venv", ".pytest_cache", ".hypothesis", ".ruff_cache", "*.egg-info",
@@ -90,8 +90,13 @@ def test_a_copy_without_new_labels_fails_the_strict_build(book_copy: Path, tmp_p
     config["execute"]["execute_notebooks"] = "off"  # labels are found while reading; no need to run anything
     reading_only = book_copy / "_config_reading_only.yml"  # beside _config.yml: local extensions resolve from there
     reading_only.write_text(yaml.safe_dump(config), encoding="utf-8")
+    # Only the original and the copy: reading the whole book would find the same duplicates, slower.
+    two_pages = tmp_path / "_toc.yml"
+    two_pages.write_text("format: jb-book\nroot: chapters/04-teardown\nchapters:\n- file: chapters/my-teardown\n",
+                         encoding="utf-8")
     try:
-        done = jupyter_book(book_copy, "--config", str(reading_only), "--path-output", str(tmp_path))
+        done = jupyter_book(book_copy, "--config", str(reading_only), "--toc", str(two_pages),
+                            "--path-output", str(tmp_path))
         assert done.returncode != 0, done.stdout[-2000:]
         duplicates = set(re.findall(r"duplicate label ([\w-]+)", done.stdout + done.stderr))
         labels = set(re.findall(r"^\(([\w-]+)\)=$", (book_copy / "chapters/04-teardown.md").read_text(), re.M))

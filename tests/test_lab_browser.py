@@ -24,7 +24,8 @@ import build_book
 import lab_session
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.book, pytest.mark.slow]
+# One chromium at a time (with test_book_browser.py): two at once on two cores time out.
+pytestmark = [pytest.mark.browser, pytest.mark.book, pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
 CHAPTER = "chapters/01-handshake"
 SCREENSHOTS = build_book.BUILD / "screenshots"

@@ -9,7 +9,7 @@ import subprocess
 import build_book
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book-builds")]
 
 
 def test_make_page_builds_one_page_like_the_book() -> None:
