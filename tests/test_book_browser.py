@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import build_book
 import pytest
 
-pytestmark = [pytest.mark.book, pytest.mark.browser]
+# One chromium at a time (with test_lab_browser.py): two at once on two cores time out.
+pytestmark = [pytest.mark.book, pytest.mark.browser, pytest.mark.xdist_group("chromium")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
