@@ -60,12 +60,12 @@ class ReceiveSpace:
 
     @property
     def window(self) -> int:
-        """RCV.WND: the window we last offered, from RCV.NXT on."""
+        """The window we last offered (RCV.WND), from RCV.NXT on."""
         return max(0, self.right_edge - self.nxt)
 
     @property
     def free(self) -> int:
-        """Room in the receive buffer: neither delivered-unread nor waiting out of order."""
+        """The room left in the receive buffer — neither delivered-unread nor waiting out of order."""
         return max(0, self.buffer_size - len(self._unread) - self.ooo_bytes)
 
     def offer(self) -> int:
