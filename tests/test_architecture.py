@@ -43,7 +43,7 @@ TIERS: list[list[str]] = [
     ["analysis.fastpath"],
     ["analysis.montecarlo"],
     ["explorers"],
-    ["analysis.plots"],  # chapter 5's loss explorer is built on the explorers
+    ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
     ["book", "lab"],
     ["cli"],

@@ -92,14 +92,14 @@ def test_a_copy_without_new_labels_fails_the_strict_build(book_copy: Path, tmp_p
     reading_only.write_text(yaml.safe_dump(config), encoding="utf-8")
     # Only the original and the copy: reading the whole book would find the same duplicates, slower.
     two_pages = tmp_path / "_toc.yml"
-    two_pages.write_text("format: jb-book\nroot: chapters/04-teardown\nchapters:\n- file: chapters/my-teardown\n",
+    two_pages.write_text("format: jb-book\nroot: chapters/05-teardown\nchapters:\n- file: chapters/my-teardown\n",
                          encoding="utf-8")
     try:
         done = jupyter_book(book_copy, "--config", str(reading_only), "--toc", str(two_pages),
                             "--path-output", str(tmp_path))
         assert done.returncode != 0, done.stdout[-2000:]
         duplicates = set(re.findall(r"duplicate label ([\w-]+)", done.stdout + done.stderr))
-        labels = set(re.findall(r"^\(([\w-]+)\)=$", (book_copy / "chapters/04-teardown.md").read_text(), re.M))
+        labels = set(re.findall(r"^\(([\w-]+)\)=$", (book_copy / "chapters/05-teardown.md").read_text(), re.M))
         # Sphinx names every repeated section label (a label on an exercise is not a section's).
         assert "teardown" in duplicates and duplicates <= labels, (done.stdout + done.stderr)[-3000:]
     finally:
