@@ -67,7 +67,7 @@ def capture_bytes(
     when the capture holds every byte.
     """
     delivered = {name: max(0, min(side.acked_by_peer - (1 if side.saw_syn else 0), side.stream_end)) for name, side in sides.items()}
-    missed = _missed_space(sides, problems, one_direction=one_direction)
+    missed = _missed_space(sides, problems, one_direction=one_direction) + _holes(sides, problems, one_direction=one_direction)
     hashed, why = _stream_digests(file, segs, sides, delivered, missed)
     end = (segs[-1].time_ns - segs[0].time_ns) / 1e9
     events: list[AppEvent] = []
@@ -107,6 +107,37 @@ def _missed_space(sides: dict[str, Side], problems: Problems, *, one_direction: 
         )
         missed.append(f"bytes the {name} sent are missing from the capture")
     return missed
+
+
+def _holes(sides: dict[str, Side], problems: Problems, *, one_direction: bool) -> list[str]:
+    """A hole inside a side's stream: data before its last captured byte that no captured
+    segment carries (a packet the capture missed between two it kept).  Judged by the
+    lengths on the wire, so a capture cut short by its snap length is judged too.  Each
+    is a warning; the returned reasons stop the digests."""
+    missed: list[str] = []
+    for name, side in sides.items():
+        hole = _hole_bytes(side.wire, side.stream_end)
+        if hole and not one_direction:
+            problems.warn(
+                f"the capture missed packets: {hole:,} byte(s) of data the {name} sent before its last captured byte "
+                "were never captured; counts are of what was captured"
+            )
+            missed.append(f"bytes the {name} sent are missing from the capture")
+    return missed
+
+
+def _hole_bytes(wire: list[tuple[int, int]], length: int) -> int:
+    """How many bytes of [0, length) no (offset, size) piece covers.
+
+    >>> _hole_bytes([(0, 100), (200, 50)], 250)
+    100
+    """
+    missing = position = 0
+    for offset, size in sorted(wire):
+        if offset > position:
+            missing += offset - position
+        position = max(position, offset + size)
+    return missing + max(0, length - position)
 
 
 def _stream_digests(

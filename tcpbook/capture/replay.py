@@ -310,6 +310,7 @@ class Replay:
             if offset >= 0:
                 a.stream_end = max(a.stream_end, offset + seg.payload_len)
                 a.pieces.append((offset, seg.captured_len, seg.packet))
+                a.wire.append((offset, seg.payload_len))
 
     def _deliver(self, receiver: Side, items: list[tuple[int, float]], when: float | None) -> None:
         """Deliver waiting segments to ``receiver`` at ``when`` (None: when captured,

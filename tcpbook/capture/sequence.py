@@ -63,6 +63,7 @@ class Side:
     established_at: float | None = None
     stream_end: int = 0  # data bytes sent (by sequence space), even where not captured
     pieces: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, captured bytes, packet) of its data
+    wire: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes on the wire) of its data, even if cut short
 
     def rel(self, seq: int) -> int:
         """The position of the 32-bit sequence number ``seq`` in this side's stream."""
