@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError, check_nonnegative, check_positive, check_probability
-from ..profiles import get_profile
+from ..profiles import Profile, get_profile
 from ..scenarios import prepare, simulate
 from ..trace import Trace
 from . import models
@@ -336,44 +336,55 @@ def sweep_handshake(
             syn_retries=retries,
             **params,
         )
-        lc = params.get("loss_client", loss) if params.get("loss_client") is not None else loss
-        ls = params.get("loss_server", loss) if params.get("loss_server") is not None else loss
         base = {"engine": engine, "loss": float(loss), "syn_retries": retries, "attempts": sched.attempts}
-        ok_c, ok_s = np.isfinite(client), np.isfinite(server)
-        linear = prof.linear_syn_timeouts
-        rows.append(
-            _prop_row(base, "p_client", int(ok_c.sum()), n, models.geometric_p_established(lc, sched.attempts, ls))
-        )
-        rows.append(
-            _prop_row(
-                base, "p_server", int(ok_s.sum()), n, models.geometric_server_p_established(lc, sched.attempts, ls)
-            )
-        )
-        row = _mean_row(
-            base, "mean_client_time", client[ok_c], models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
-        )
-        row["cardwell"] = models.cardwell_handshake_time(rtt, lc, ls, t_s=prof.rto_initial)
-        row["uncapped"] = models.geometric_uncapped_mean_time(lc, rtt, prof.rto_initial, linear, ls)
-        rows.append(row)
-        mean_s = models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
-        rows.append(
-            _mean_row(base, "mean_server_time", server[ok_s], mean_s + rtt / 2 if math.isfinite(mean_s) else mean_s)
-        )
-    columns = (
-        "engine",
-        "loss",
-        "syn_retries",
-        "attempts",
-        "metric",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "n",
-        "model",
-        "cardwell",
-        "uncapped",
-    )
-    return Table([_clean(r) for r in rows], columns)
+        rows.extend(_handshake_rows(base, client, server, prof, sched, loss, rtt, params))
+    return Table([_clean(r) for r in rows], _HANDSHAKE_COLUMNS)
+
+
+_HANDSHAKE_COLUMNS = (
+    "engine",
+    "loss",
+    "syn_retries",
+    "attempts",
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n",
+    "model",
+    "cardwell",
+    "uncapped",
+)
+
+
+def _handshake_rows(
+    base: dict[str, Any],
+    client: np.ndarray,
+    server: np.ndarray,
+    prof: Profile,
+    sched: models.HandshakeSchedule,
+    loss: float,
+    rtt: float,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The four rows of one point of :func:`sweep_handshake`: each side's probability of
+    reaching ESTABLISHED and its mean time, each beside its models."""
+    n = client.size
+    lc = params.get("loss_client", loss) if params.get("loss_client") is not None else loss
+    ls = params.get("loss_server", loss) if params.get("loss_server") is not None else loss
+    ok_c, ok_s = np.isfinite(client), np.isfinite(server)
+    linear = prof.linear_syn_timeouts
+    rows = [
+        _prop_row(base, "p_client", int(ok_c.sum()), n, models.geometric_p_established(lc, sched.attempts, ls)),
+        _prop_row(base, "p_server", int(ok_s.sum()), n, models.geometric_server_p_established(lc, sched.attempts, ls)),
+    ]
+    row = _mean_row(base, "mean_client_time", client[ok_c], models.geometric_mean_time(lc, sched.syn_times, rtt, ls))
+    row["cardwell"] = models.cardwell_handshake_time(rtt, lc, ls, t_s=prof.rto_initial)
+    row["uncapped"] = models.geometric_uncapped_mean_time(lc, rtt, prof.rto_initial, linear, ls)
+    rows.append(row)
+    mean_s = models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
+    rows.append(_mean_row(base, "mean_server_time", server[ok_s], mean_s + rtt / 2 if math.isfinite(mean_s) else mean_s))
+    return rows
 
 
 _PROFILE_KEYS = ("synack_retries", "linear_syn_timeouts", "rto_initial", "rto_max")
