@@ -59,7 +59,8 @@ def make_rng(seed: int | np.random.Generator | np.random.SeedSequence) -> np.ran
     return np.random.default_rng(int(seed))
 
 
-def _check_trials(trials: Any) -> int:
+def check_trials(trials: Any) -> int:
+    """``trials`` as an int from 1 to ``MAX_TRIALS`` (50 million), or a :class:`~tcpbook.errors.ParameterError`."""
     check_positive("trials", trials, integer=True, minimum=1)
     if trials > MAX_TRIALS:
         raise ParameterError("trials", trials, f"an integer from 1 to {MAX_TRIALS}")
@@ -107,7 +108,7 @@ def sample_handshake(
     ``profile`` and profile overrides such as ``syn_retries=3`` or ``synack_retries=2``.
     The same ``seed`` gives the same arrays.
     """
-    n = _check_trials(trials)
+    n = check_trials(trials)
     check_probability("loss", loss)
     pc = check_probability("loss_client", loss_client) if loss_client is not None else float(loss)
     ps = check_probability("loss_server", loss_server) if loss_server is not None else float(loss)
@@ -282,7 +283,7 @@ def sample_transmissions(
     ``(1 - loss)(1 - ack_loss)``; the sender stops after ``max_transmissions`` tries
     (``None``: never; then ``loss`` must be below 1).
     """
-    n = _check_trials(trials)
+    n = check_trials(trials)
     lc = check_probability("loss", loss)
     la = check_probability("ack_loss", ack_loss)
     success = (1.0 - lc) * (1.0 - la)

@@ -37,7 +37,7 @@ from ..profiles import Profile, get_profile
 from ..scenarios import prepare, simulate
 from ..trace import Trace
 from . import models
-from .fastpath import _check_trials, sample_handshake, sample_transmissions
+from .fastpath import check_trials, sample_handshake, sample_transmissions
 
 Z95 = 1.959963984540054  # the 97.5 % point of the standard normal
 
@@ -278,7 +278,7 @@ def handshake_times(
     """Times at which the client and the server reached ESTABLISHED (``inf``: never),
     one entry per trial.  ``params`` go to the scenario (``syn_retries``, ``rtt`` …)."""
     _check_engine(engine, ("fast", "event"))
-    n = _check_trials(trials)
+    n = check_trials(trials)
     ss = seed if isinstance(seed, np.random.SeedSequence) else _point_seed(seed, 0)
     if engine == "fast":
         sample = sample_handshake(n, loss, seed=np.random.default_rng(ss), **params)
@@ -319,7 +319,7 @@ def sweep_handshake(
     _check_engine(engine, ("fast", "event"))
     loss_list = _values("losses", losses, check_probability)
     retries_list = _values("syn_retries", syn_retries, _check_retries)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     grid = list(itertools.product(retries_list, loss_list))
     rows: list[dict[str, Any]] = []
     desc = f"handshake sweep ({engine})"
@@ -432,7 +432,7 @@ def sweep_transmissions(
     """
     loss_list = _values("losses", losses, check_probability)
     caps = _values("max_transmissions", max_transmissions, lambda n, v: check_positive(n, v, integer=True, minimum=1))
-    n = _check_trials(trials)
+    n = check_trials(trials)
     rows = []
     grid = list(itertools.product(caps, loss_list))
     for index, (cap, loss) in enumerate(_progress(grid, len(grid), "transmissions", progress)):
@@ -485,7 +485,7 @@ def sweep_transfer(
     closed-form model here.
     """
     loss_list = _values("losses", losses, check_probability)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     retries = get_profile(params.get("profile", "linux")).retries2
     rows = []
     for index, loss in enumerate(loss_list):
@@ -562,7 +562,7 @@ def sweep_teardown(
     it; model: one round trip, the lossless value).
     """
     loss_list = _values("losses", losses, check_probability)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     prof = get_profile(params.get("profile", "linux"), **{k: params[k] for k in ("time_wait",) if k in params})
     rtt = params.get("rtt", 0.1)
     closer = params.get("closer", "client")

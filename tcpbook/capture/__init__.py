@@ -65,23 +65,19 @@ payload bytes are read a second time, from the file, to compute the digests.
 **The modules, in the order a packet meets them.**  Each one's docstring explains its
 step.
 
-========================================  ==================================================
-``tcpbook.capture.errors``                :class:`CaptureError`, :class:`CaptureWarning`,
-                                          and the counting of problems that do not stop the
-                                          reading
-``tcpbook.capture.files``                 pcap and pcapng records, gzip, files cut short
-``tcpbook.capture.fragments``             IPv4 and IPv6 fragments put back together
-``tcpbook.capture.decode``                link layer, IP, tunnels, the TCP header:
-                                          :class:`CapturedSegment`
-``tcpbook.capture.conversations``         the segments grouped into connections, and the
-                                          choice of one
-``tcpbook.capture.sequence``              sequence numbers unwrapped into stream positions
-``tcpbook.capture.losses``                which segments the peer's answers show were lost
-``tcpbook.capture.moves``                 what sending and receiving a segment do to the
-                                          states
-``tcpbook.capture.digests``               byte counts and MD5 digests of the streams
-``tcpbook.capture.replay``                :func:`read_capture`: all of it, into a trace
-========================================  ==================================================
+* ``tcpbook.capture.errors``: :class:`CaptureError`, :class:`CaptureWarning`, and the
+  counting of problems that do not stop the reading;
+* ``tcpbook.capture.files``: pcap and pcapng records, gzip, files cut short;
+* ``tcpbook.capture.fragments``: IPv4 and IPv6 fragments put back together;
+* ``tcpbook.capture.decode``: link layer, IP, tunnels, the TCP header — a
+  :class:`CapturedSegment`;
+* ``tcpbook.capture.conversations``: the segments grouped into connections, and the
+  choice of one;
+* ``tcpbook.capture.sequence``: sequence numbers unwrapped into stream positions;
+* ``tcpbook.capture.losses``: which segments the peer's answers show were lost;
+* ``tcpbook.capture.moves``: what sending and receiving a segment do to the states;
+* ``tcpbook.capture.digests``: byte counts and MD5 digests of the streams;
+* ``tcpbook.capture.replay``: :func:`read_capture` — all of it, into a trace.
 """
 
 from __future__ import annotations
