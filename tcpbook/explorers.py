@@ -166,7 +166,7 @@ SPECS: dict[str, ExplorerSpec] = {
             Control("mss", "int", 1460, (536, 1460), (200, 1460, 4)),
             Control("loss", "float", 0.0, (0.0, 0.1, 0.3), (0.0, 0.9, 0.05)),
             # Linux ACKs its first 16 segments at once (quick ACK); 0 shows delayed ACKs from the start
-            Control("quickack", "int", 16, (16, 0), (0, 16, 1)),
+            Control("quickack", "int", 16, (0, 16), (0, 16, 1)),
             Control("delayed_ack", "choice", True, (True,), choices=(True, False)),
             Control("seed", "int", 1, (1,), (0, 50, 1)),
         ),
@@ -211,7 +211,7 @@ SPECS: dict[str, ExplorerSpec] = {
             Control("bytes", "int", 43800, (43800,), (1460, 1_000_000, 1460)),
             Control("loss", "float", 0.0, (0.0, 0.05), (0.0, 0.3, 0.01)),
             Control("cc", "choice", "cubic", ("cubic", "reno"), choices=("cubic", "reno", "none")),
-            Control("initcwnd", "int", 10, (10, 4), (1, 40, 1)),
+            Control("initcwnd", "int", 10, (4, 10), (1, 40, 1)),
             Control("read_rate", "choice", None, (None, 8000.0), menu=True,
                     labels={None: "reads at once", 8000.0: "8 kB/s", 2000.0: "2 kB/s", 50000.0: "50 kB/s"},
                     choices=(None, 50000.0, 8000.0, 2000.0)),
