@@ -9,11 +9,14 @@ After the handshake the RTO is SRTT + RTTVAR with RTTVAR floored at 200 ms
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcpbook import simulate
+from tcpbook.payload import Payload
 from tcpbook.profiles import get_profile, model_timeout
 from tcpbook.segment import Flag, Segment
 from tcpbook.vocabulary import State
@@ -79,6 +82,14 @@ def test_exit_delivers_the_whole_file_even_under_loss(seed, loss, nbytes):
     if t.established_at("client") is None:
         return  # the handshake itself ran out of retries: nothing was ever sent
     assert not _from(t, "client", "RST")
+    if any(n.kind == "orphan-gave-up" for n in t.notes):
+        # Rare at 25 % loss, but legal: every retransmission within the closed socket's
+        # tcp_orphan_retries budget (102.2 s) was lost, and Linux tells nobody.  The
+        # server then holds a prefix of the file, never a wrong byte.
+        got = t.outcome.endpoints["server"]
+        assert got.bytes_delivered < nbytes
+        assert got.md5_delivered == hashlib.md5(bytes(Payload(nbytes, seed))[: got.bytes_delivered]).hexdigest()
+        return
     assert t.outcome.endpoints["server"].bytes_delivered == nbytes and t.outcome.digest_match
 
 
@@ -462,3 +473,20 @@ def test_a_run_kept_alive_only_by_answered_keepalive_probes_stops_with_a_note():
     stop = [n for n in t.notes if n.kind == "keepalive-only"]
     assert len(stop) == 1 and stop[0].t == t.outcome.end_time < 5 + 5 + 1
     assert t.outcome.digest_match and not _errors(t, "client") and not _errors(t, "server")
+
+
+def test_a_timeout_during_fast_recovery_keeps_the_ssthresh_of_that_recovery():
+    """Segment 20 is lost and so is its fast retransmission: the RTO fires while the
+    sender is still in fast recovery.  Linux's ``tcp_enter_loss`` reduces ssthresh only
+    "if it has not yet been made inside this window" (state Open/Disorder, or the
+    recovery point reached): the ssthresh of the fast retransmit stays, cwnd drops to 1."""
+    first = simulate("transfer", bytes=100_000, drop=["client:DATA:20"])
+    data = [s for s in first.segments if s.src == "client" and s.len]
+    fast = next(i for i, s in enumerate(data) if s.retransmission) + 1  # the fast retransmission's DATA number
+    t = simulate("transfer", bytes=100_000, drop=["client:DATA:20", f"client:DATA:{fast}"])
+    events = _cwnd(t)
+    fr = next(e for e in events if e.reason == "fast retransmit")
+    timeout = next(e for e in events if e.reason == "retransmission timeout")
+    assert timeout.t > fr.t and not [e for e in events if fr.t < e.t < timeout.t and e.reason == "recovery over"]
+    assert (timeout.cwnd, timeout.ssthresh) == (1, fr.ssthresh)
+    assert t.outcome.digest_match
