@@ -54,7 +54,7 @@ TW_REUSE_DELAY = 1.0  # s: tcp_tw_reuse_delay (Linux >= 6.13; before, a fixed se
 # Who holds TIME-WAIT, as the explorer offers it: label -> (closer, tcp_tw_reuse).
 MODES: dict[str, tuple[str, bool]] = {
     "client closes": ("client", False),
-    "client closes, tcp_tw_reuse": ("client", True),
+    "client, tcp_tw_reuse": ("client", True),
     "server closes": ("server", False),
 }
 
@@ -189,16 +189,22 @@ def reconnect_figure(rate: float, mode: str = "client closes", *, ports: int = E
     closer, reuse = MODES[mode]
     hold = holds[mode] if holds and mode in holds else port_hold(closer, reuse)
     run = reconnect(rate, hold, ports, duration)
-    fig = Figure(figsize=(7.6, 4.4), layout="constrained")
+    # Fixed margins, few artists: a frame of the static explorer draws in a fraction of a second.
+    fig = Figure(figsize=(7.6, 4.4))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1]})
-    top.plot(run.times, run.busy, color="C0", lw=1.6, label="client: ports busy (open or TIME-WAIT)")
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.11, top=0.88, hspace=0.08)
+    grid = np.linspace(0.0, duration, 1201)  # the curves at 0.1 s steps (a run has up to millions of attempts)
+    at = np.clip(np.searchsorted(run.times, grid, side="right") - 1, 0, None)
+    top.plot(grid, np.where(grid >= run.times[0], run.busy[at], 0), color="C0", lw=1.6,
+             label="client: ports busy (open or TIME-WAIT)")
     top.axhline(ports, color="0.3", ls="--", lw=1, label=f"ephemeral range: {ports:,} ports")
     if closer == "server":
         tw = server_tw if server_tw is not None else server_time_wait()
         # one TIME-WAIT entry per 4-tuple: at most one per client port
-        closed = np.searchsorted(run.times, run.times - hold - tw, side="right")
-        entries = np.minimum(np.arange(1, run.attempts + 1) - closed, ports)
-        top.plot(run.times, np.maximum(entries, 0), color="C2", lw=1.4, ls="-.",
+        ok_times = run.times[~run.failed]
+        entries = (np.searchsorted(ok_times, grid - hold, side="right")
+                   - np.searchsorted(ok_times, grid - hold - tw, side="right"))
+        top.plot(grid, np.minimum(entries, ports), color="C2", lw=1.4, ls="-.",
                  label="server: TIME-WAIT sockets (memory only; one per 4-tuple at most)")
     if run.exhausted_at is not None:
         top.axvline(run.exhausted_at, color="C3", lw=1, ls=":")
@@ -212,8 +218,9 @@ def reconnect_figure(rate: float, mode: str = "client closes", *, ports: int = E
     top.set_title(f"{rate:g} connect() per second, {mode}: each port busy {hold:.2f} s\n"
                   f"port limit {limit:,.0f} connections per second — {verdict}", fontsize=8.5)
     seconds, ok, bad = run.per_second()
-    bottom.bar(seconds, ok, width=1.0, align="edge", color="C0", alpha=0.7, label="succeeded")
-    bottom.bar(seconds, bad, width=1.0, align="edge", bottom=ok, color="C3", alpha=0.8, label="failed: EADDRNOTAVAIL")
+    edges = np.append(seconds, len(seconds)).astype(float)
+    bottom.stairs(ok, edges, fill=True, color="C0", alpha=0.7, label="succeeded")
+    bottom.stairs(ok + bad, edges, baseline=ok, fill=True, color="C3", alpha=0.8, label="failed: EADDRNOTAVAIL")
     bottom.set_xlim(0, duration)
     bottom.set_ylim(0, rate * 1.6)
     bottom.set_xlabel("time (s)")
@@ -266,7 +273,7 @@ def reconnect_explorer(
                                           description="connect() rate", continuous_update=False,
                                           style={"description_width": "initial"})
     mode_buttons = widgets.ToggleButtons(options=modes, value=modes[0], description="TIME-WAIT",
-                                         style={"description_width": "initial", "button_width": "190px"})
+                                         style={"description_width": "initial", "button_width": "11em"})
     controls = widgets.HBox([rate_slider, mode_buttons], layout=widgets.Layout(flex_flow="row wrap"))
 
     def frame(rate: float, mode: str, dpi: int) -> bytes:
@@ -275,7 +282,7 @@ def reconnect_explorer(
     if static:
         inner_stacks = []
         for mode in modes:
-            images = [widgets.Image(value=frame(r, mode, 64), format="png", layout=widgets.Layout(width="100%"))
+            images = [widgets.Image(value=frame(r, mode, 80), format="png", layout=widgets.Layout(width="100%"))
                       for r in rates]
             inner_stacks.append(widgets.Stack(images, selected_index=rate_slider.index))
         outer = widgets.Stack(inner_stacks, selected_index=mode_buttons.index)
