@@ -30,6 +30,7 @@ DIAGRAM_CHAPTERS = (
     "chapters/02-syn-flood",
     "chapters/03-data-transfer",
     "chapters/05-teardown",
+    "chapters/06-time-wait",
 )
 
 
