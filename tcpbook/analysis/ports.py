@@ -49,7 +49,7 @@ STATIC_ENV = "TCPBOOK_STATIC"
 
 EPHEMERAL_RANGE = (32768, 60999)  # Linux net.ipv4.ip_local_port_range, default
 EPHEMERAL_PORTS = EPHEMERAL_RANGE[1] - EPHEMERAL_RANGE[0] + 1  # 28232
-TW_REUSE_DELAY = 1.0  # s: tcp_tw_reuse_delay (Linux >= 6.13; before, a fixed second)
+TW_REUSE_DELAY = 1.0  # s: a fixed second, a setting (tcp_tw_reuse_delay, default 1000 ms) in recent kernels
 
 # Who holds TIME-WAIT, as the explorer offers it: label -> (closer, tcp_tw_reuse).
 MODES: dict[str, tuple[str, bool]] = {
