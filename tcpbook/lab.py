@@ -263,10 +263,13 @@ def reconnect_from_time_wait(host: str = "127.0.0.1", *, give_up: float = 3.0, s
         server, _ = listener.accept()
         first.close()  # the client closes first: its port goes to TIME-WAIT
         server.recv(1)
-        server.close()
+        server.close()  # the server's FIN: the client enters TIME-WAIT as it arrives
+        # TIME-WAIT began now (the kernel stamps it when the FIN is processed, during this
+        # close() on loopback), not when the table below first shows it: reading
+        # /proc/net/tcp on a busy machine can take tens of milliseconds
+        began = time.monotonic()
         if not _wait_for_time_wait(f"{host}:{port}"):
             raise RuntimeError(f"no TIME-WAIT entry appeared on {host}:{port}")
-        began = time.monotonic()
         errors: list[str] = []
         attempts = 0
         while time.monotonic() - began <= give_up:
