@@ -273,7 +273,7 @@ def reconnect_explorer(
                                           description="connect() rate", continuous_update=False,
                                           style={"description_width": "initial"})
     mode_buttons = widgets.ToggleButtons(options=modes, value=modes[0], description="TIME-WAIT",
-                                         style={"description_width": "initial", "button_width": "11em"})
+                                         style={"description_width": "initial", "button_width": "13em"})
     controls = widgets.HBox([rate_slider, mode_buttons], layout=widgets.Layout(flex_flow="row wrap"))
 
     def frame(rate: float, mode: str, dpi: int) -> bytes:
