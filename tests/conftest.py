@@ -31,6 +31,7 @@ DIAGRAM_CHAPTERS = (
     "chapters/03-data-transfer",
     "chapters/04-flow-and-congestion",
     "chapters/05-teardown",
+    "chapters/06-time-wait",
     "chapters/07-when-things-die",
 )
 
