@@ -443,8 +443,9 @@ def test_a_newer_syn_reuses_the_four_tuple_in_time_wait():
 
 def test_an_older_syn_in_time_wait_gets_the_old_ack_and_the_clients_rst_ends_it():
     """An old SYN is answered with the old connection's ACK; the client (SYN-SENT) answers
-    that with a RST (SEQ = SEG.ACK), which ends TIME-WAIT (tcp_rfc1337 = 0); the SYN
-    retransmitted at 1 s later finds the port free."""
+    that with a RST (SEQ = SEG.ACK), which ends TIME-WAIT (tcp_rfc1337 = 0); the client
+    resends its SYN TCP_TIMEOUT_MIN after the RST (``tcp_rcv_synsent_state_process``), which
+    finds the port free."""
     t = simulate("time-wait-reuse", second_isn=50)
     tw_ack = [s for s in t.segments if s.src == "server" and s.t == pytest.approx(1.05)]
     assert [(s.flags, s.ack) for s in tw_ack] == [(("ACK",), 1102)]
@@ -453,7 +454,40 @@ def test_an_older_syn_in_time_wait_gets_the_old_ack_and_the_clients_rst_ends_it(
     left = [(round(c.t, 6), c.cause) for c in t.states_of("server", "client") if c.old == "TIME-WAIT"]
     assert left[0] == (1.15, "rcv RST")
     synack = [s for s in t.segments if s.src == "server" and s.flags == ("SYN", "ACK")]
-    assert synack[-1].t == pytest.approx(2.05) and synack[-1].ack == 51
+    resend = LINUX.synsent_bad_ack_resend
+    syns = _from(t, "client", "SYN")
+    assert [round(s.t, 6) for s in syns if s.t >= 1] == [1.0, round(1.1 + resend, 6)]
+    assert synack[-1].t == pytest.approx(1.1 + resend + 0.05) and synack[-1].ack == 51
+
+
+@pytest.mark.parametrize("profile", ["linux", "rfc"])
+def test_a_connecting_socket_resends_its_syn_soon_after_resetting_a_bad_ack_only_on_linux(profile):
+    """Figure 8's old duplicate: the SYN,ACK for the old SYN is answered with a RST.  RFC 9293
+    then waits for the retransmission timeout; Linux (``tcp_rcv_synsent_state_process``:
+    "Previous FIN/ACK or RST/ACK might be ignored") rearms the timer to TCP_TIMEOUT_MIN when
+    no SYN was retransmitted yet, so the SYN goes again within milliseconds."""
+    p = get_profile(profile)
+    t = simulate("old-duplicate-syn", profile=profile)
+    rst = _from(t, "client", "RST")
+    syns = [s for s in _from(t, "client", "SYN") if s.note != "old duplicate"]
+    assert len(rst) == 1
+    if p.synsent_bad_ack_resend is None:
+        assert [s.t for s in syns] == [0.0]  # the delayed first SYN arrives and completes the handshake
+    else:
+        assert [round(s.t, 6) for s in syns] == [0.0, round(rst[0].t + p.synsent_bad_ack_resend, 6)]
+        assert syns[1].retransmission
+    assert {t.outcome.endpoints[e].final_state for e in ("client", "server")} == {"ESTABLISHED"}
+
+
+def test_the_early_syn_resend_happens_only_before_any_retransmission():
+    """``if (icsk->icsk_retransmits == 0)``: on a path of 2.5 s round trip the old SYN,ACK
+    comes back after two SYN retransmissions (1 s and 2 s); its RST leaves the timer alone,
+    so the next SYN keeps the schedule's time (3 s)."""
+    t = simulate("old-duplicate-syn", rtt=2.5)
+    rst = _from(t, "client", "RST")
+    syns = [round(s.t, 6) for s in _from(t, "client", "SYN") if s.note != "old duplicate"]
+    assert [round(r.t, 6) for r in rst][:1] == [2.5]
+    assert syns[:4] == [0.0, 1.0, 2.0, 3.0]
 
 
 @pytest.mark.parametrize("rfc1337,ends_at", [(False, 5.05), (True, 0.2 + 60)])
