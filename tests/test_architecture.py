@@ -53,6 +53,7 @@ TIERS: list[list[str]] = [
     ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
     ["book", "lab"],
+    ["analysis.ports"],  # chapter 6's port arithmetic reads traces with the chapters' helpers
     ["cli"],
     ["__main__"],
     [""],  # the package itself: tcpbook/__init__.py
