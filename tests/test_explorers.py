@@ -190,3 +190,15 @@ def test_static_page_state_is_identical_from_build_to_build():
     runs = [subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout for _ in range(2)]
     assert runs[0] == runs[1]
     assert '"00000000000000000000000000000001"' in runs[0]  # numbered, not random, model ids
+
+
+def test_syn_flood_explorer_starts_on_linux_defaults():
+    """The SYN-flood explorer opens on what a default Linux server does (SYN cookies on,
+    the scenario's listen backlog), so its first picture agrees with chapter 2's text."""
+    from tcpbook import SCENARIOS, get_profile
+
+    controls = {c.name: c for c in SPECS["syn-flood"].controls}
+    assert controls["syncookies"].default is get_profile("linux").syncookies is True
+    assert set(controls["syncookies"].grid) == {True, False}  # both precomputed for the static page
+    assert controls["backlog"].default == SCENARIOS["syn-flood"].parameters()["backlog"]
+    assert controls["synack_retries"].default == get_profile("linux").synack_retries

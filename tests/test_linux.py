@@ -524,3 +524,33 @@ def test_a_timeout_during_fast_recovery_keeps_the_ssthresh_of_that_recovery():
     assert timeout.t > fr.t and not [e for e in events if fr.t < e.t < timeout.t and e.reason == "recovery over"]
     assert (timeout.cwnd, timeout.ssthresh) == (1, fr.ssthresh)
     assert t.outcome.digest_match
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(attack_rate=100, attack_duration=20, backlog=16, syncookies=False),
+        dict(attack_rate=40, attack_duration=30, backlog=64),
+        dict(attack_rate=3, attack_duration=40, backlog=128, attack_pattern="even"),
+    ],
+)
+def test_the_young_request_count_always_equals_a_recount(params, monkeypatch):
+    """The listener keeps Linux's ``queue->young`` as a counter (requests whose first
+    SYN,ACK timer has not fired); every time the pruning rule reads it, it must equal a
+    recount of the SYN queue — including after requests completed, expired or were
+    pruned."""
+    from tcpbook.endpoint.listener import Listener
+
+    reads = []
+    original = Listener.synack_retries_now
+
+    def checked(self, retries):
+        recount = sum(1 for c in self.syn_queue.values() if c.syn_attempt == 0)
+        reads.append((self.young, recount))
+        return original(self, retries)
+
+    monkeypatch.setattr(Listener, "synack_retries_now", checked)
+    t = simulate("syn-flood", clients=3, **params)
+    assert reads and all(young == recount for young, recount in reads)
+    assert any(recount > 0 for _, recount in reads)
+    assert t.outcome.stats["requests_timed_out"] > 0
