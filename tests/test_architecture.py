@@ -45,6 +45,11 @@ TIERS: list[list[str]] = [
     ["explorers"],
     ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
+    ["packetdrill.errors"],
+    ["packetdrill.lexer", "packetdrill.script"],
+    ["packetdrill.parser", "packetdrill.sockets"],
+    ["packetdrill.runner"],
+    ["packetdrill"],
     ["book", "lab"],
     ["cli"],
     ["__main__"],
