@@ -149,7 +149,7 @@ class DrillResult:
         s = self.script
         out = []
         if self.failure is None:
-            out.append(f"{s.source}: PASS — {len(s.events)} events, {self.matched} outbound segments matched, "
+            out.append(f"{s.source}: PASS — {len(s.events)} events, {self.matched} outbound segment{'s' if self.matched != 1 else ''} matched, "
                        f"virtual time {self.trace.outcome.end_time:.6f} s")
         else:
             f = self.failure
@@ -158,7 +158,9 @@ class DrillResult:
         if self.ignored_options:
             by_option: dict[str, list[int]] = {}
             for line, option in self.ignored_options:
-                by_option.setdefault(option, []).append(line)
+                lines_of = by_option.setdefault(option, [])
+                if line not in lines_of:
+                    lines_of.append(line)
             listed = "; ".join(f"{option} (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})"
                                for option, lines in by_option.items())
             out.append(f"  TCP options not modelled, not checked: {listed}")
@@ -448,13 +450,14 @@ class Runner:
     # -- system calls -------------------------------------------------------------------------
 
     def syscall(self, event: Event, call: Syscall, start_us: int, since: int | None) -> None:
+        # packetdrill run.c: wait_for_event() first, then run_system_call() awaits the idle thread
+        self.wait_for(event, start_us, since, "system call start")
         if self.pending is not None:
             self.await_pending()
             if self.pending is not None and call.end is not None:
                 self.fail(event, "blocking call", "the earlier blocking call to have returned",
                           f"{self.pending[1].name}() still blocked",
                           "blocking system call while another blocking system call is already in progress")
-        self.wait_for(event, start_us, since, "system call start")
         outcome = self.sockets.call(call, self.now)
         if call.end is not None:  # a blocking call: the script goes on while it waits
             end_us = call.end + (start_us - event.time.start if event.time.relative else 0)
@@ -512,7 +515,7 @@ class Runner:
         if outcome.check is not None:
             problem = outcome.check()
             if problem:
-                self.fail(event, "result", "the option value the script gives", problem.split(": ", 1)[1], problem.split(": ", 1)[0])
+                self.fail(event, problem[0], problem[1], problem[2], "the option value getsockopt() wrote")
 
     # -- the record -------------------------------------------------------------------------
 

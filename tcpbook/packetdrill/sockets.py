@@ -47,7 +47,7 @@ from typing import Any
 
 from ..endpoint import Connection, Endpoint
 from ..errors import ParameterError
-from ..events import AppEvent
+from ..events import AppEvent, StateEvent
 from ..profiles import Profile
 from ..vocabulary import AppAction, State
 from .errors import ScriptSyntaxError
@@ -190,7 +190,7 @@ class Outcome:
 
     value: int
     errno: str | None = None
-    check: Callable[[], str | None] | None = None  # getsockopt: compares its output, returns a problem or None
+    check: Callable[[], tuple[str, str, str] | None] | None = None  # getsockopt: its output against the script's, (field, expected, actual) when they differ
 
     def __str__(self) -> str:
         return f"{self.value}" + (f" {errno_text(self.errno)}" if self.errno else "")
@@ -249,12 +249,17 @@ class SocketLayer:
     def on_notice(self, net: Any, endpoint: Endpoint, notice: AppEvent) -> None:
         if notice.action != AppAction.ERROR:
             return
+        # The notice is delivered after the segment or timer that caused it was handled,
+        # so the connection is already CLOSED: the state it was reset in is the last arc's.
+        before = next((e.old for e in reversed(net.events) if isinstance(e, StateEvent) and e.endpoint == endpoint.name
+                       and e.state == State.CLOSED.value), None)
         for sock in self.sockets.values():
             conn = sock.connection
-            if conn is not None and conn.error == notice.detail and conn.state is not State.CLOSED and notice.detail not in sock.notified:
+            if conn is not None and conn.error == notice.detail and notice.detail not in sock.notified:
                 sock.notified.add(notice.detail)
                 # tcp_reset: a RST in CLOSE-WAIT sets EPIPE, not ECONNRESET
-                sock.error = "EPIPE" if conn.state is State.CLOSE_WAIT and notice.detail == "ECONNRESET" else str(notice.detail)
+                in_close_wait = before == State.CLOSE_WAIT.value
+                sock.error = "EPIPE" if in_close_wait and notice.detail == "ECONNRESET" else str(notice.detail)
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -486,14 +491,17 @@ class SocketLayer:
             }[option]  # fmt: skip
         expected = args[3]
 
-        def check() -> str | None:
+        def check() -> tuple[str, str, str] | None:
             if isinstance(expected, Ellipsis_):
                 return None
             want = expected[0] if isinstance(expected, list) and len(expected) == 1 else expected
             if want == actual or want is ELLIPSIS:
                 return None
-            shown = ERRNO_NAME.get(actual, "") if option == "SO_ERROR" else ""
-            return f"getsockopt {option}: expected {want} but got {actual}" + (f" ({shown})" if shown else "")
+            def named(value: Any) -> str:
+                name = ERRNO_NAME.get(value) if option == "SO_ERROR" and isinstance(value, int) else None
+                return f"{value} ({name})" if name else str(value)
+
+            return f"getsockopt {option}", named(want), named(actual)
 
         return Outcome(0, check=check)
 
