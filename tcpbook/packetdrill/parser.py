@@ -325,7 +325,9 @@ class _Parser:
                 self.take()
                 args.append(self.expression())
         self.expect_char(")", f"at the end of {name_token.text}'s arguments")
-        self.expect_char("=", f"before {name_token.text}()'s expected result (name(...) = result)")
+        if not self.tok.is_char("="):  # said at the call's line, not at the next token's
+            raise self.error(f"expected '=' before {name_token.text}()'s expected result (name(...) = result), found {self.tok}", name_token)
+        self.take()
         result = self.expression()
         errno = note = None
         if self.tok.kind == "WORD":

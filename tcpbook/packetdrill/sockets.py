@@ -87,6 +87,9 @@ SYMBOLS: dict[str, int] = {
     "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_KEEPALIVE": 9, "SO_LINGER": 13,
     "TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_KEEPIDLE": 4, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6, "TCP_SYNCNT": 7,
     "TCP_USER_TIMEOUT": 18,
+    # known to Linux, not to the model: named so that a script using them is told so
+    "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_REUSEPORT": 15, "TCP_CORK": 3, "TCP_DEFER_ACCEPT": 9, "TCP_WINDOW_CLAMP": 10,
+    "TCP_INFO": 11, "TCP_QUICKACK": 12, "TCP_CONGESTION": 13, "TCP_FASTOPEN": 23, "TCP_NOTSENT_LOWAT": 25,
     "NULL": 0,
     **{name: number for name, (number, _) in ERRNO.items()},
 }  # fmt: skip
