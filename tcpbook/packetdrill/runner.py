@@ -376,6 +376,12 @@ class Runner:
         while not self.net.sent and self.net.sim.peek() is not None:
             if not self.step(limit):
                 break
+        if not self.net.sent and event.time.kind is not TimeKind.ANY:
+            # nothing by the line's time: run on, so that a late segment is reported as late
+            # (packetdrill: "timing error ... but happened at …") rather than as missing
+            late_limit = self.now + RUN_LIMIT
+            while not self.net.sent and self.net.sim.peek() is not None and self.step(late_limit):
+                pass
         if not self.net.sent:
             nxt = self.net.sim.peek()
             why = "nothing left to happen" if nxt is None else f"the next event is due at {nxt:.6f} s"
