@@ -82,7 +82,7 @@ def drill(
     ... +.05 < S. 0:0(0) ack 1 win 65535 <mss 1460>
     ... +0 > . 1:1(0) ack 1
     ... ''')
-    >>> result.passed, [e.state for e in result.trace.state_changes]
+    >>> result.passed, [str(e.state) for e in result.trace.state_changes]
     (True, ['SYN-SENT', 'ESTABLISHED'])
     """
     if not isinstance(strict_options, bool):
