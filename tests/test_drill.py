@@ -344,3 +344,18 @@ def test_hostile_scripts_never_crash(text):
     assert result.passed == (result.failure is None)
     assert result.trace.to_json()  # the record of any run can be written
     "\n".join(result.summary())
+
+
+@pytest.mark.parametrize("name", ["passive-open", "simultaneous-close", "rst-unread-data"])
+def test_the_ladder_of_a_script_never_draws_a_segment_arriving_before_it_left(name):
+    """The script's peer has no link delay: each segment arrives the instant it is sent.
+    The ladder must still draw every arrow level or downwards, each below what caused it."""
+    from tcpbook.render.ladderdiagram import ladder_scene
+
+    scene = ladder_scene(drill(DRILL / f"{name}.pkt").trace)
+    arrows = [shape for shape in scene.shapes if shape.kind == "arrow" and (shape.gid or "").startswith("segment-")]
+    assert len(arrows) == len(scene.registry["arrows"]) > 0
+    for arrow in arrows:
+        assert arrow.ys[1] >= arrow.ys[0] - 1e-9, arrow.gid
+    starts = [arrow.ys[0] for arrow in sorted(arrows, key=lambda a: int(a.gid.split("-")[1]))]
+    assert starts == sorted(starts)  # in the trace's order, top to bottom
