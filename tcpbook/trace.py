@@ -68,7 +68,8 @@ def _event_from_dict(index: int, raw: Any) -> Event:
     """Event ``index`` of a trace document, checked field by field against its class."""
     if not isinstance(raw, dict):
         raise TraceFormatError(f"event {index} is not an object")
-    kind = EVENT_TYPES.get(raw.get("type"))  # type: ignore[arg-type]
+    type_name = raw.get("type")
+    kind = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if kind is None:
         raise TraceFormatError(f"event {index} has type {raw.get('type')!r}, not one of {', '.join(EVENT_TYPES)}")
     fields = {f.name: f for f in dataclasses.fields(kind)}
