@@ -359,3 +359,21 @@ def test_the_ladder_of_a_script_never_draws_a_segment_arriving_before_it_left(na
         assert arrow.ys[1] >= arrow.ys[0] - 1e-9, arrow.gid
     starts = [arrow.ys[0] for arrow in sorted(arrows, key=lambda a: int(a.gid.split("-")[1]))]
     assert starts == sorted(starts)  # in the trace's order, top to bottom
+
+
+def test_shutdown_of_a_listener_stops_it_listening():
+    """inet_shutdown on a LISTEN socket: SHUT_WR does nothing, SHUT_RD closes the listener,
+    so the next SYN finds no socket and is answered with a RST."""
+    script = """0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 shutdown(3, SHUT_WR) = 0
++0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0 < R 1:1(0) win 0
++0 shutdown(3, SHUT_RD) = 0
++.1 < S 100:100(0) win 65535 <mss 1460>
++0 > R. 0:0(0) ack 101
+"""
+    result = drill(script)
+    assert result.passed, result.failure and result.failure.message

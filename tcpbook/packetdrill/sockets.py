@@ -24,7 +24,8 @@ the rule below names the kernel function it follows:
   is blocking (``accept()`` does not copy ``O_NONBLOCK``) and carries the listener's
   options.
 * ``shutdown()``: ``SHUT_WR`` sends the FIN (``tcp_shutdown``), ``SHUT_RD`` only makes
-  reads return 0; on a closed socket ``ENOTCONN``.
+  reads return 0; on a closed socket ``ENOTCONN``; on a listener ``SHUT_RD`` (or
+  ``SHUT_RDWR``) stops it listening and ``SHUT_WR`` does nothing (``inet_shutdown``).
 * ``getsockopt(SO_ERROR)`` returns the pending error and clears it (``sock_error``).
 
 Options: ``SO_REUSEADDR`` (accepted; the model never refuses a bind), ``SO_KEEPALIVE``,
@@ -406,6 +407,11 @@ class SocketLayer:
         how = args[1]
         if how not in (0, 1, 2):
             return fail("EINVAL")
+        if sock.listening:  # inet_shutdown, TCP_LISTEN: SHUT_WR does nothing; with SHUT_RD it stops listening
+            if how in (0, 2):
+                sock.listening = False
+                self.endpoint.stop_listening(now, self.port)
+            return Outcome(0)
         conn = sock.connection
         if conn is None or conn.state is State.CLOSED:
             return fail("ENOTCONN")
