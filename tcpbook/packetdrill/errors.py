@@ -4,7 +4,7 @@
   grammar does not allow, or one tcpbook cannot run (an unsupported system call, socket
   option or packet type).  The command line prints it as one line and exits with 2.
 * A script that runs but does not match what the model does is not an exception: it is
-  a :class:`~tcpbook.packetdrill.report.DrillResult` whose ``failure`` says where and why
+  a :class:`~tcpbook.packetdrill.runner.DrillResult` whose ``failure`` says where and why
   (exit status 1).
 """
 

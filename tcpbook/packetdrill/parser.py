@@ -47,10 +47,10 @@ from .script import (
     Call,
     Code,
     Command,
-    Event,
     EventTime,
     Packet,
     Script,
+    ScriptEvent,
     StructExpr,
     Symbol,
     Syscall,
@@ -141,7 +141,7 @@ class _Parser:
             script.events.append(self.event())
         return script
 
-    def event(self) -> Event:
+    def event(self) -> ScriptEvent:
         first = self.tok
         time = self.event_time()
         action = self.action()
@@ -152,7 +152,7 @@ class _Parser:
             raise self.error("event time * can only be used with outbound packets (>)", first)
         if time.kind in (TimeKind.ABSOLUTE_RANGE, TimeKind.RELATIVE_RANGE) and not outbound:
             raise self.error("event time range can only be used with outbound packets (>)", first)
-        return Event(first.line, time, action)
+        return ScriptEvent(first.line, time, action)
 
     def time(self) -> int:
         token = self.tok

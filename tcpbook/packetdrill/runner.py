@@ -61,7 +61,7 @@ from ..simulator import NS
 from ..trace import Trace
 from .errors import ScriptSyntaxError
 from .parser import parse
-from .script import Command, Event, Packet, Script, Syscall, TcpOption, TimeKind
+from .script import Command, Packet, Script, ScriptEvent, Syscall, TcpOption, TimeKind
 from .sockets import ERRNO, Outcome, SocketLayer, check_syscall, errno_text, evaluate
 
 TOLERANCE_USECS = 4000  # packetdrill config.c: config->tolerance_usecs = 4000
@@ -226,7 +226,7 @@ class Runner:
         self.matched = 0
         self.last_script_us: int | None = None  # the previous event's script time
         self.last_inbound = False
-        self.pending: tuple[Event, Syscall, Callable[[float], Outcome | None], int] | None = None
+        self.pending: tuple[ScriptEvent, Syscall, Callable[[float], Outcome | None], int] | None = None
         self.live_isn: int | None = None  # the endpoint's ISN, once its SYN was matched
         self.script_isn = 0
 
@@ -261,7 +261,7 @@ class Runner:
 
     # -- times -------------------------------------------------------------------------------
 
-    def resolve(self, event: Event) -> tuple[int, int | None]:
+    def resolve(self, event: ScriptEvent) -> tuple[int, int | None]:
         """The event's script time (and range end) in µs (packetdrill adjust_relative_event_times)."""
         t = event.time
         if t.kind is TimeKind.ABSOLUTE or t.kind is TimeKind.ABSOLUTE_RANGE:
@@ -280,7 +280,7 @@ class Runner:
             tol = max(tol, int(self.tolerance_percent / 100.0 * (script_us - since_us)))
         return tol
 
-    def check_time(self, event: Event, what: str, start_us: int, end_us: int | None, actual_us: int, since_us: int | None) -> None:
+    def check_time(self, event: ScriptEvent, what: str, start_us: int, end_us: int | None, actual_us: int, since_us: int | None) -> None:
         if event.time.kind is TimeKind.ANY:
             return
         tol = self.tolerance(start_us, since_us)
@@ -299,7 +299,7 @@ class Runner:
     def text_of(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
-    def fail(self, event: Event, field_name: str, expected: str, actual: str, detail: str = "", *, at: float | None = None) -> None:
+    def fail(self, event: ScriptEvent, field_name: str, expected: str, actual: str, detail: str = "", *, at: float | None = None) -> None:
         raise DrillFailure(Failure(event.line, self.text_of(event.line), field_name, expected, actual, detail,
                                    self.now if at is None else at))
 
@@ -330,7 +330,7 @@ class Runner:
                 self.fail(event, "blocking call", f"{self.pending[1].name}() to return before the script ends",
                           "still blocked", "exiting while a blocking system call is in progress")
 
-    def wait_for(self, event: Event, start_us: int, since: int | None, what: str) -> None:
+    def wait_for(self, event: ScriptEvent, start_us: int, since: int | None, what: str) -> None:
         """packetdrill wait_for_event: run the clock to the event's time and check it."""
         if start_us > self.now_us:
             self.run_until(start_us / 1e6)
@@ -338,7 +338,7 @@ class Runner:
 
     # -- packets -----------------------------------------------------------------------------
 
-    def inject(self, event: Event, p: Packet) -> None:
+    def inject(self, event: ScriptEvent, p: Packet) -> None:
         flags = 0
         for letter in p.flags.replace("-", ""):
             if letter in _FLAG_LETTERS:
@@ -367,7 +367,7 @@ class Runner:
             return PORT, REMOTE_PORT
         return self.endpoint._next_port, PORT  # noqa: SLF001 - the port connect() will take
 
-    def expect(self, event: Event, p: Packet, start_us: int, end_us: int | None, since: int | None) -> None:
+    def expect(self, event: ScriptEvent, p: Packet, start_us: int, end_us: int | None, since: int | None) -> None:
         """A ``>`` line: the oldest unmatched segment the endpoint sent must be this one."""
         if event.time.kind is TimeKind.ANY:
             limit = self.now + RUN_LIMIT
@@ -392,7 +392,7 @@ class Runner:
         self.check_time(event, "outbound packet", start_us, end_us, round(record.t * NS) // 1000, since)
         self.matched += 1
 
-    def match(self, event: Event, p: Packet, seg: Segment, record: SegmentEvent) -> None:
+    def match(self, event: ScriptEvent, p: Packet, seg: Segment, record: SegmentEvent) -> None:
         at = record.t
         actual = self.describe_actual(seg)
 
@@ -420,7 +420,7 @@ class Runner:
         if p.options is not None:
             self.match_options(event, p.options, seg, mismatch)
 
-    def match_options(self, event: Event, options: tuple[TcpOption, ...], seg: Segment, mismatch: Callable[..., None]) -> None:
+    def match_options(self, event: ScriptEvent, options: tuple[TcpOption, ...], seg: Segment, mismatch: Callable[..., None]) -> None:
         wanted_mss = [int(o.values[0]) for o in options if o.kind == "mss"]
         for option in options:
             if option.kind in MODELLED_OPTIONS:
@@ -455,7 +455,7 @@ class Runner:
 
     # -- system calls -------------------------------------------------------------------------
 
-    def syscall(self, event: Event, call: Syscall, start_us: int, since: int | None) -> None:
+    def syscall(self, event: ScriptEvent, call: Syscall, start_us: int, since: int | None) -> None:
         # packetdrill run.c: wait_for_event() first, then run_system_call() awaits the idle thread
         self.wait_for(event, start_us, since, "system call start")
         if self.pending is not None:
@@ -497,7 +497,7 @@ class Runner:
         self.check_time(event, "system call return", end_us, None, self.now_us, self._blocking_start(event, end_us, call))
 
     @staticmethod
-    def _blocking_start(event: Event, end_us: int, call: Syscall) -> int:
+    def _blocking_start(event: ScriptEvent, end_us: int, call: Syscall) -> int:
         """The blocking call's start in script time (for the dynamic tolerance: 12.5 % of its duration)."""
         assert call.end is not None
         return end_us - (call.end - event.time.start)
@@ -508,7 +508,7 @@ class Runner:
         while self.pending is not None and self.step(limit):
             pass
 
-    def check_result(self, event: Event, call: Syscall, outcome: Outcome) -> None:
+    def check_result(self, event: ScriptEvent, call: Syscall, outcome: Outcome) -> None:
         expected = call.result
         fd_like = call.name in ("socket", "accept")
         ok = (outcome.value >= 0) if (fd_like and expected >= 0) else outcome.value == expected

@@ -237,7 +237,7 @@ Action = Packet | Syscall | Command | Code
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class ScriptEvent:
     """One event of the script: where it is (``line``), when (``time``) and what (``action``)."""
 
     line: int
@@ -257,7 +257,7 @@ class Script:
     commands outside any event (an init command before the first event, a cleanup
     command after the last), which tcpbook reports and never runs."""
 
-    events: list[Event]
+    events: list[ScriptEvent]
     options: dict[str, str] = field(default_factory=dict)
     option_lines: dict[str, int] = field(default_factory=dict)
     commands: list[tuple[int, Command]] = field(default_factory=list)
