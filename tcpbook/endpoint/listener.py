@@ -53,8 +53,10 @@ class Listener:
         emit: Callable[[Effect], None],
         new_connection: Callable[..., Connection],
         reply_rst: Callable[[Segment, float], None],
+        backlog: int | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._backlog = backlog  # listen(2)'s own backlog, if it gave one
         self.port = port
         self.profile = profile
         self.state = State.LISTEN
@@ -89,8 +91,14 @@ class Listener:
 
     @property
     def backlog(self) -> int:
-        """The limit of both queues — listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``)."""
-        return self.profile.listen_backlog
+        """The limit of both queues — listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``).
+
+        Linux ``__sys_listen`` caps the backlog at ``somaxconn``; a negative one (read as
+        unsigned) becomes ``somaxconn`` too, and 0 is allowed (the queues still take one:
+        "full" means *more* than the backlog)."""
+        if self._backlog is None:
+            return self.profile.listen_backlog
+        return self.profile.somaxconn if self._backlog < 0 else min(self._backlog, self.profile.somaxconn)
 
     def segment_arrives(self, seg: Segment, now: float, *, isn: int | None = None) -> None:
         """§3.10.7.2: "first check for an RST … An incoming RST should be ignored.  Second,

@@ -294,10 +294,13 @@ def ladder_scene(
         return k
 
     # At one instant on one timeline, arrivals come first and the segments they
-    # trigger after them, so every answer is drawn below what it answers.
-    entries = [(round(s.t, 9), lane_of(s.src, lanes), 1, i) for i, s in drawable]
-    entries += [(round(_arrival(s, delay), 9), lane_of(s.dst, lanes), 0, i) for i, s in drawable]
-    for t, lane, is_send, i in sorted(entries):
+    # trigger after them, so every answer is drawn below what it answers.  A segment
+    # that arrives the instant it is sent (no link delay: a packetdrill script's peer)
+    # takes its turn in the trace's order instead, among that instant's sends, so that
+    # it lands after what caused it and before what it causes.
+    entries = [(round(s.t, 9), lane_of(s.src, lanes), 1, i, True) for i, s in drawable]
+    entries += [(round(_arrival(s, delay), 9), lane_of(s.dst, lanes), 0 if _arrival(s, delay) > s.t else 1, i, False) for i, s in drawable]
+    for t, lane, _, i, is_send in sorted(entries):
         (send_slot if is_send else arrive_slot)[i] = take(t, lane)
     # A server with many peers: draw its listener's states only (its connections'
     # states are the clients' business); otherwise the main connection's too.
