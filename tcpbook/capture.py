@@ -1012,6 +1012,7 @@ class _Side:
     established_at: float | None = None
     stream_end: int = 0  # data bytes sent (by sequence space), even where not captured
     pieces: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, captured bytes, packet) of its data
+    wire: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes on the wire) of its data, even if cut short
 
     def rel(self, seq: int) -> int:
         return self.high + _signed(seq - self.base - self.high)
@@ -1313,6 +1314,7 @@ class _Replay:
                     if offset >= 0:
                         a.stream_end = max(a.stream_end, offset + seg.payload_len)
                         a.pieces.append((offset, seg.captured_len, seg.packet))
+                        a.wire.append((offset, seg.payload_len))
 
             if not ignored:
                 # 0. this segment's ACK proves which waiting segments of the peer had arrived
@@ -1658,6 +1660,17 @@ def _capture_bytes(
             "(its later sequence numbers, or the peer's ACKs, show them); counts are of what was captured"
         )
         missed.append(f"bytes the {name} sent are missing from the capture")
+    for name, side in sides.items():
+        # A hole inside the stream: data before the last captured byte that no captured
+        # segment carries (a packet the capture missed between two it kept).  Judged by
+        # the lengths on the wire, so a capture cut short by its snap length is judged too.
+        hole = _hole_bytes(side.wire, side.stream_end)
+        if hole and not one_direction:
+            problems.warn(
+                f"the capture missed packets: {hole:,} byte(s) of data the {name} sent before its last captured byte "
+                "were never captured; counts are of what was captured"
+            )
+            missed.append(f"bytes the {name} sent are missing from the capture")
     hashed, why = _stream_digests(file, segs, sides, delivered, missed)
     end = (segs[-1].time_ns - segs[0].time_ns) / 1e9
     events: list[AppEvent] = []
@@ -1706,6 +1719,16 @@ def _stream_digests(
             return {}, "the file gave other bytes when read a second time"
         out[name] = result
     return out, ""
+
+
+def _hole_bytes(wire: list[tuple[int, int]], length: int) -> int:
+    """How many bytes of [0, length) no (offset, size) piece covers."""
+    missing = position = 0
+    for offset, size in sorted(wire):
+        if offset > position:
+            missing += offset - position
+        position = max(position, offset + size)
+    return missing + max(0, length - position)
 
 
 def _covers(pieces: list[tuple[int, int, int]], length: int) -> bool:
