@@ -136,7 +136,7 @@ class Situation:
     drop: str = ""  # relay rule: "", "syn", "final-ack", "blackhole" or "replay-last-ack"
     delay: float = 0.0  # the relay's one-way delay, each direction (s)
     replay_at: float = 0.0  # "replay-last-ack": seconds after the first SYN
-    ss_at: tuple[tuple[float, str], ...] = ()  # (seconds after the client started, "client"/"server"): `ss -tan` there
+    ss_at: tuple[tuple[float, str], ...] = ()  # (seconds after the client's first connect(), "client"/"server"): `ss -tan` there
     snaplen: int = 0  # tcpdump -s: 0 keeps every byte; HEADERS_ONLY for bulk transfers
     receiver_quickack: bool = False  # the server's route to the client gets `quickack 1`: it ACKs every segment at once
     settle: float = 0.5  # seconds to keep capturing after the client reported
@@ -448,6 +448,7 @@ def _one_connection(args: argparse.Namespace, started: float, local_port: int) -
     if args.user_timeout:
         sock.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, args.user_timeout)
     data = _pattern(args.send)  # before connect(): the send must follow the handshake at once
+    print("connecting", file=sys.stderr, flush=True)  # the recorder counts its ss snapshot times from here
     begun = time.monotonic()
     result: dict[str, Any] = {"local_port": sock.getsockname()[1], "congestion_control": cc}
     try:
@@ -748,11 +749,18 @@ def _sysctls(ns: str) -> dict[str, Any]:
 
 
 def _await_client(
-    client: subprocess.Popen[str], situation: Situation, ns: dict[str, str], started: float
+    client: subprocess.Popen[str], situation: Situation, ns: dict[str, str]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The client's JSON line (it may keep running afterwards, holding its connection),
-    with ``ss`` snapshots of the namespaces taken at ``situation.ss_at``."""
+    with ``ss`` snapshots of the namespaces taken at ``situation.ss_at``, counted from the
+    client's first ``connect()`` (its "connecting" line), not from the program's start:
+    on a busy machine Python can take hundreds of milliseconds to start, which would move
+    every snapshot earlier in the connection's life."""
     snapshots: list[dict[str, Any]] = []
+    # on stderr, which nothing else reads while the client runs: a line on stdout could
+    # share a read buffer with the JSON line that follows and hide it from select()
+    _wait_line(client, client.stderr, "connecting", timeout=60)
+    started = time.monotonic()
     due = sorted(situation.ss_at)
     result: dict[str, Any] | None = None
     deadline = started + 180
@@ -815,9 +823,8 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
             if situation.server is not None:
                 server = _spawn(ns["server"], "_server", *situation.server)
                 _wait_line(server, server.stdout, "listening")
-            started = time.monotonic()
             client = _spawn(ns["client"], "_client", *situation.client)
-            client_result, snapshots = _await_client(client, situation, ns, started)
+            client_result, snapshots = _await_client(client, situation, ns)
             if server is not None and not situation.holds and client_result.get("error") is None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     server.wait(timeout=10)  # it had connections to serve: let it finish them

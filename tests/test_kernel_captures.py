@@ -248,8 +248,9 @@ def _application_errors(name: str, info: dict[str, Any], trace: Trace) -> list[s
 def _kernel_tables(name: str, info: dict[str, Any], trace: Trace) -> list[str]:
     """``ss`` snapshots taken during the recording against the simulated states: a
     namespace shows a TIME-WAIT entry exactly when the simulator has that side in
-    TIME-WAIT.  (Snapshot times count from the client program's start, a few ms before its
-    first SYN; the snapshots are taken far from any state change.)"""
+    TIME-WAIT.  (Snapshot times count from just before the client's first ``connect()``,
+    under a millisecond before its first SYN; the snapshots are taken far from any state
+    change.)"""
     problems = []
     for snapshot in info.get("ss", []):
         side = snapshot["namespace"]
