@@ -37,7 +37,9 @@ Left out, each for a reason the simulator does not model:
 Not left out, but pinned down: in the two bulk transfers (``exit-unsent``,
 ``slow-start``) the server's route carries ``quickack 1``, its program leaves the socket
 alone during the transfer, and the simulator runs with ``quickack=1000`` (and, for the
-exit, ``delay_fin_ack=False``) — a receiver that ACKs every segment at once.  A default
+exit, ``delay_fin_ack=False``: the route's quickack also ACKs the client's FIN at once,
+which ``tcp_fin``'s ``inet_csk_enter_pingpong_mode`` would otherwise hold back for the
+server's own FIN) — a receiver that ACKs every segment at once.  A default
 Linux receiver ACKs its first 16 data segments at once and then also every segment that
 grows its receive window (``tcp_grow_window`` sets ``icsk_ack.quick |= 1``), which
 depends on buffer autotuning and skb truesize; and segments that arrive while the
