@@ -136,6 +136,11 @@ class Situation:
     drop: str = ""  # relay rule: "", "syn", "final-ack", "blackhole" or "replay-last-ack"
     delay: float = 0.0  # the relay's one-way delay, each direction (s)
     replay_at: float = 0.0  # "replay-last-ack": seconds after the first SYN
+    # (crash, reboot): seconds after the client's first connect() at which its host "dies" —
+    # a blackhole route in its namespace swallows everything it would send, before tcpdump
+    # could see it, and its program is killed; its SO_LINGER {1, 0} makes that close() a
+    # RST into the blackhole, so no socket survives — and comes back without the route
+    crash: tuple[float, float] | None = None
     ss_at: tuple[tuple[float, str], ...] = ()  # (seconds after the client's first connect(), "client"/"server"): `ss -tan` there
     snaplen: int = 0  # tcpdump -s: 0 keeps every byte; HEADERS_ONLY for bulk transfers
     receiver_quickack: bool = False  # the server's route to the client gets `quickack 1`: it ACKs every segment at once
@@ -145,7 +150,7 @@ class Situation:
     @property
     def holds(self) -> bool:
         """Do the programs keep their connection open (until the capture has stopped)?"""
-        return "--hold" in (self.server or []) or "hold" in self.client
+        return "--hold" in (self.server or []) or ("hold" in self.client and self.crash is None)  # a crash ends the client's
 
 
 SITUATIONS: dict[str, Situation] = {
@@ -266,6 +271,17 @@ SITUATIONS: dict[str, Situation] = {
             simulator={"scenario": "transfer", "bytes": 100000, "rtt": 0.05, "mss": 1448, "rcvbuf": BIG_BUFFER, "quickack": 1000},
         ),
         Situation(
+            "crash-reboot",
+            "the client sends 1000 bytes; its host dies at 0.5 s (no FIN, no RST) and is back at "
+            "1 s with no connections; the server sends 100 bytes at 1.5 s and the rebooted host "
+            "answers with a RST: the server's recv() fails with ECONNRESET",
+            ["--port", str(PORT), "--send", "1000", "--linger0", "--then", "hold"],
+            ["--port", str(PORT), "--read", "1000", "--send-at", "1.5"],
+            crash=(0.5, 1.0),
+            settle=0.3,
+            simulator={"scenario": "crash", "bytes": 1000, "crash_at": 0.5, "reboot_at": 1.0, "send_at": 1.5, "rtt": 0.0005},
+        ),
+        Situation(
             "time-wait-reuse",
             "the server closes first, 0.3 s after accepting, and holds TIME-WAIT; 1 s after its first "
             "connect the client connects again from the same port: the newer SYN is accepted (RFC 6191)",
@@ -340,6 +356,7 @@ def _server(argv: list[str]) -> int:
     parser.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF, so that the receive window never limits the run")
     parser.add_argument("--read-after", type=float, default=0.0, help="touch the accepted socket only this long after accept()")
     parser.add_argument("--wait-eof", action="store_true", help="read only once the peer's FIN has arrived")
+    parser.add_argument("--send-at", type=float, default=None, help="after reading, send 100 bytes this long after accept(), then read until an error")
     args = parser.parse_args(argv)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -375,6 +392,11 @@ def _server(argv: list[str]) -> int:
                 if not chunk:
                     break
                 result["received"] += len(chunk)
+            if args.send_at is not None:
+                time.sleep(max(0.0, first_accept + args.send_at - time.monotonic()))
+                conn.sendall(_pattern(100))
+                while chunk := conn.recv(65536):
+                    result["received"] += len(chunk)
         except OSError as exc:
             result.update(_error_fields(exc))
         if args.hold:
@@ -750,7 +772,7 @@ def _sysctls(ns: str) -> dict[str, Any]:
 
 def _await_client(
     client: subprocess.Popen[str], situation: Situation, ns: dict[str, str]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     """The client's JSON line (it may keep running afterwards, holding its connection),
     with ``ss`` snapshots of the namespaces taken at ``situation.ss_at``, counted from the
     client's first ``connect()`` (its "connecting" line), not from the program's start:
@@ -783,7 +805,18 @@ def _await_client(
                 result = json.loads(line)
             elif not line and client.poll() is not None:
                 raise RuntimeError(f"client failed: {_drain(client.stderr)}")
-    return result, snapshots
+    return result, snapshots, started
+
+
+def _crash_and_reboot(client: subprocess.Popen[str], client_ns: str, crash: tuple[float, float], started: float) -> None:
+    """The client's host dies at ``crash[0]`` and is back at ``crash[1]`` (seconds after
+    ``started``), without its connection: see :attr:`Situation.crash`."""
+    time.sleep(max(0.0, started + crash[0] - time.monotonic()))
+    _run("ip", "-n", client_ns, "route", "add", "blackhole", f"{SERVER_IP}/32")
+    client.kill()
+    client.wait()
+    time.sleep(max(0.0, started + crash[1] - time.monotonic()))
+    _run("ip", "-n", client_ns, "route", "del", "blackhole", f"{SERVER_IP}/32")
 
 
 def _server_results(server: subprocess.Popen[str]) -> list[dict[str, Any]]:
@@ -824,7 +857,9 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
                 server = _spawn(ns["server"], "_server", *situation.server)
                 _wait_line(server, server.stdout, "listening")
             client = _spawn(ns["client"], "_client", *situation.client)
-            client_result, snapshots = _await_client(client, situation, ns)
+            client_result, snapshots, started = _await_client(client, situation, ns)
+            if situation.crash is not None:
+                _crash_and_reboot(client, ns["client"], situation.crash, started)
             if server is not None and not situation.holds and client_result.get("error") is None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     server.wait(timeout=10)  # it had connections to serve: let it finish them

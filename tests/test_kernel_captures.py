@@ -93,6 +93,7 @@ EXPECTED = {
     "exit-unsent",
     "exit-unread",
     "exit-linger0",
+    "crash-reboot",
     "keepalive",
     "user-timeout",
     "slow-start",
@@ -294,7 +295,7 @@ def test_metadata_names_the_kernel_every_file_and_the_settings():
         assert path.is_file() and path.stat().st_size < 32 * 1024  # headers only for the bulk transfers
         assert info["sysctl"]["tcp_rfc1337"] == 0 and info["sysctl"]["tcp_timestamps"] == 1
         assert info["client"]["congestion_control"] == "cubic"
-        assert info["simulator"]["scenario"] in {"full", "handshake", "refused", "close", "exit", "dead-peer", "transfer", "time-wait-reuse", "time-wait-rst"}
+        assert info["simulator"]["scenario"] in {"full", "handshake", "refused", "close", "exit", "crash", "dead-peer", "transfer", "time-wait-reuse", "time-wait-rst"}
 
 
 def _each_connection(name: str) -> list[Trace]:
@@ -335,6 +336,8 @@ def test_shipped_capture_matches_the_simulator(name):
         ("exit-unsent", {"initcwnd": 20}, "in the kernel"),
         ("exit-linger0", {"linger": None}, "differs"),  # a FIN and all 30000 bytes instead of a RST
         ("exit-unread", {"unread": 0, "bytes": 1000}, "differs"),
+        ("crash-reboot", {"reboot_at": None}, "differs"),  # no host to answer: the server retransmits its 100 bytes
+        ("crash-reboot", {"send_at": 1.7}, "in the kernel"),
         ("keepalive", {"keepcnt": 4}, "differs"),  # a fourth probe instead of the RST
         ("keepalive", {"keepintvl": 2}, "in the kernel"),
         ("user-timeout", {"user_timeout": 6}, "call failed"),  # ETIMEDOUT 3 s later
@@ -515,6 +518,14 @@ def test_shipped_captures_tell_their_stories():
     probes = seen("keepalive")  # keepalive probes carry SND.UNA - 1 and no data; then a RST
     assert [(s.seq, s.length) for s in probes if s.side == "client" and s.t > 0.5][:3] == [(0, 0)] * 3
     assert "RST" in probes[-1].flags
+
+    rebooted = seen("crash-reboot")  # nothing from the crashed host; the rebooted one answers the server's data with a bare RST
+    assert [(s.side, tuple(sorted(s.flags)), s.seq, s.ack) for s in rebooted[-2:]] == [
+        ("server", ("ACK", "PSH"), 1, 1001),
+        ("client", ("RST",), 1001, None),  # tcp_v4_send_reset: seq = the segment's ack, no ACK flag
+    ]
+    assert not [s for s in rebooted if s.side == "client" and 0.5 < s.t < rebooted[-1].t]
+    assert METADATA["captures"]["crash-reboot"]["server"]["code"] == "ECONNRESET"
 
     silent = seen("user-timeout")  # the kernel gives up without a RST (tcp_write_err)
     assert not any("RST" in s.flags for s in silent) and len([s for s in silent if s.length]) == 6
