@@ -64,6 +64,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -567,5 +568,7 @@ def test_fresh_recording_matches_the_simulator(tmp_path):
                 break
             failed[name] = problems
     after = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "tcpbook-" not in after.replace(before, "")  # no namespace left behind
+    # none of ours left behind (the recorder names them after this process; another
+    # recording on the machine may have its own at this moment)
+    assert f"tcpbook-{os.getpid()}-" not in after.replace(before, "")
     assert not failed, "\n".join(p for problems in failed.values() for p in problems)
