@@ -141,6 +141,7 @@ class Situation:
     # could see it, and its program is killed; its SO_LINGER {1, 0} makes that close() a
     # RST into the blackhole, so no socket survives — and comes back without the route
     crash: tuple[float, float] | None = None
+    client_sysctls: tuple[tuple[str, int], ...] = ()  # net.ipv4.* values set in the client's namespace (each has its own)
     ss_at: tuple[tuple[float, str], ...] = ()  # (seconds after the client's first connect(), "client"/"server"): `ss -tan` there
     snaplen: int = 0  # tcpdump -s: 0 keeps every byte; HEADERS_ONLY for bulk transfers
     receiver_quickack: bool = False  # the server's route to the client gets `quickack 1`: it ACKs every segment at once
@@ -257,6 +258,19 @@ SITUATIONS: dict[str, Situation] = {
             drop="blackhole",
             settle=0.3,
             simulator={"scenario": "dead-peer", "send_at": 0.5, "user_timeout": 3, "crash_at": 0.2, "rtt": 0.0005},
+        ),
+        Situation(
+            "retries2",
+            "tcp_retries2 = 3 in the client's namespace; 0.5 s after connecting the client sends 100 "
+            "bytes to a peer that went silent after the handshake: a loss probe, retransmissions, and "
+            "ETIMEDOUT at the first timer after the time budget tcp_model_timeout makes of 3 retries "
+            "(15 × 200 ms = 3 s from the first retransmission), not after the 3rd retransmission",
+            ["--port", str(PORT), "--send", "100", "--send-at", "0.5", "--then", "wait-error"],
+            ["--port", str(PORT), "--read", "0", "--hold"],
+            drop="blackhole",
+            client_sysctls=(("tcp_retries2", 3),),
+            settle=0.3,
+            simulator={"scenario": "dead-peer", "send_at": 0.5, "retries2": 3, "crash_at": 0.2, "rtt": 0.0005},
         ),
         Situation(
             "slow-start",
@@ -831,6 +845,8 @@ def record(situation: Situation, out_dir: pathlib.Path) -> dict[str, Any]:
     relay = tcpdump = server = client = None
     with namespaces(f"{os.getpid()}") as ns:
         try:
+            for key, value in situation.client_sysctls:
+                _run("ip", "netns", "exec", ns["client"], "sysctl", "-q", "-w", f"net.ipv4.{key}={value}")
             sysctls = _sysctls(ns["client"])
             if situation.receiver_quickack:
                 # RTAX_QUICKACK: tcp_in_quickack_mode() is true for every segment, so the
