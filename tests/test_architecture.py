@@ -39,6 +39,13 @@ TIERS: list[list[str]] = [
     ["render.scene", "render.textladder", "render.statediagram", "render.summary"],
     ["render.ladderdiagram"],
     ["render.export"],
+    # reading a capture, in the order a packet meets the modules (tcpbook/capture/__init__.py)
+    ["capture.errors"],
+    ["capture.files", "capture.fragments"],
+    ["capture.decode"],
+    ["capture.conversations", "capture.sequence"],
+    ["capture.losses", "capture.moves", "capture.digests"],
+    ["capture.replay"],
     ["render", "pcap", "capture", "analysis.models"],
     ["analysis.fastpath"],
     ["analysis.montecarlo"],
@@ -46,6 +53,7 @@ TIERS: list[list[str]] = [
     ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
     ["book", "lab"],
+    ["analysis.ports"],  # chapter 6's port arithmetic reads traces with the chapters' helpers
     ["cli"],
     ["__main__"],
     [""],  # the package itself: tcpbook/__init__.py
