@@ -193,6 +193,21 @@ def test_the_send_window_limits_what_is_in_flight():
     assert t.outcome.digest_match
 
 
+def test_a_big_receive_buffer_sends_one_ack_per_segment_not_an_empty_window_update():
+    """Found by comparing with a kernel capture (slow-start, rcvbuf 4 MiB): reading freed
+    a buffer far larger than the 65535 window, and the reader sent a "window update"
+    offering the same 65535 — two identical ACKs per segment.  Linux compares windows it
+    can offer (tcp_cleanup_rbuf: __tcp_select_window() >= 2 * rcv_window_now)."""
+    t = simulate("transfer", bytes=14480, mss=1448, rcvbuf=4 * 2**20)
+    acks = [s[3] for s in wire(t, "server") if s[1] == "ACK"]
+    assert acks == [101 + 1448 * k for k in range(1, 11)]  # ten quick ACKs, each once
+    # A window that was closed and reopens is still announced at once: same ACK, bigger window.
+    slow = simulate("transfer", bytes=20000, mss=1000, rcvbuf=3000, read_rate=4000)
+    acks = [(s.ack, s.window) for s in slow.segments if s.src == "server" and s.flags == ("ACK",)]
+    updates = [b for a, b in zip(acks, acks[1:]) if a[0] == b[0] and a[1] == 0 and b[1] == 3000]
+    assert len(updates) >= 3 and slow.outcome.digest_match
+
+
 def test_lost_segment_is_buffered_around_and_delivered_in_order():
     t = simulate("transfer", bytes=5 * 1460, drop=["client:DATA:2"])
     server_acks = [s[3] for s in wire(t, "server") if s[1] == "ACK"]

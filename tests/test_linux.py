@@ -241,8 +241,10 @@ def test_a_closed_socket_gives_up_on_the_orphan_budget_and_tells_nobody():
 def test_the_first_flight_is_the_initial_window_and_slow_start_doubles_it(initcwnd):
     """RFC 6928 / ``TCP_INIT_CWND``: the first round trip carries ``initcwnd`` segments;
     in slow start each ACK adds one, so every round trip doubles what is in flight (the
-    receiver ACKs every segment in quick-ACK mode)."""
-    t = simulate("transfer", bytes=2_000_000, initcwnd=initcwnd, rcvbuf=2**24)
+    receiver ACKs every segment: quick-ACK mode throughout, ``quickack=1000``; after the
+    default 16 quick ACKs it would ACK every second one, and an odd flight's last segment
+    would wait for the delayed-ACK timer)."""
+    t = simulate("transfer", bytes=2_000_000, initcwnd=initcwnd, rcvbuf=2**24, quickack=1000)
     per_rtt: dict[float, int] = {}
     for time, *_ in _flights(t):
         per_rtt[round(time, 3)] = per_rtt.get(round(time, 3), 0) + 1
