@@ -105,6 +105,23 @@ def test_no_raw_widget_text(html_dir: Path, toc_pages: list[str]) -> None:
             assert match is None, f"{page}: widget printed as text: {match.group(0)!r}"
 
 
+# MyST that did not parse shows up as its own source: a role's ``{eval}`x``` or a fence
+# ``` ```{admonition} ``` in the text (a backtick in a backtick fence's title is one way).
+RAW_MYST = re.compile(r"\{(eval|glue|doc|ref|admonition|code-cell)\}`|^`{3,}\{", re.M)
+
+
+def test_no_raw_myst_markup_in_the_prose(html_dir: Path, toc_pages: list[str]) -> None:
+    for page in toc_pages:
+        doc = soup(html_dir / f"{page}.html")
+        article = doc.select_one("article") or doc
+        for block in article.select("pre, code, .highlight"):
+            block.decompose()  # the instructors' guide shows MyST as code, which is fine
+        match = RAW_MYST.search(article.get_text())
+        assert match is None, f"{page}: unparsed MyST in the text: {match.group(0)!r}"
+        for pre in soup(html_dir / f"{page}.html").select("div.highlight-default pre"):
+            assert not re.match(r"\s*```\{admonition\}", pre.get_text()), f"{page}: an admonition shown as code"
+
+
 def _local_refs(doc: BeautifulSoup) -> list[tuple[str, str]]:
     refs = []
     for tag, attr in (
