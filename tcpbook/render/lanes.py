@@ -8,16 +8,35 @@ from collections.abc import Sequence
 
 from ..errors import ParameterError
 from ..trace import Trace
+from ..vocabulary import Timer
 
+# How a ladder names a timer; a timer kind not listed here (a new member of
+# tcpbook.vocabulary.Timer, or a kind read from a capture) is named by timer_name().
 TIMER_NAMES = {
-    "rto": "RTO",
-    "time-wait": "TIME-WAIT",
-    "delayed-ack": "delayed ACK",
-    "persist": "persist",
-    "fin-wait-2": "FIN-WAIT-2 timeout",
+    Timer.RTO.value: "RTO",
+    Timer.TIME_WAIT.value: "TIME-WAIT",
+    Timer.DELAYED_ACK.value: "delayed ACK",
+    Timer.PERSIST.value: "persist",
+    Timer.FIN_WAIT_2.value: "FIN-WAIT-2 timeout",
 }
+#: Timer lanes from the inner to the outer one (short timers near the timeline, TIME-WAIT outside).
 TIMER_ORDER = ("rto", "delayed-ack", "persist", "fin-wait-2", "time-wait")
 SPOOFED = "spoofed"  # the lane all spoofed sources of a SYN flood share
+
+
+def timer_name(kind: str) -> str:
+    """A timer's name in a picture: ``RTO``, ``TIME-WAIT`` …; any other kind from its own
+    words (``keepalive`` → ``keepalive``, ``user-timeout`` → ``user timeout``)."""
+    return TIMER_NAMES.get(str(kind), str(kind).replace("-", " ").replace("_", " "))
+
+
+def timer_rank(kind: str) -> tuple[int, int, str]:
+    """Sort key of timer lanes: :data:`TIMER_ORDER` first, then the vocabulary's order, then by name."""
+    kind = str(kind)
+    if kind in TIMER_ORDER:
+        return (0, TIMER_ORDER.index(kind), kind)
+    members = [t.value for t in Timer]
+    return (1, members.index(kind) if kind in members else len(members), kind)
 
 
 def fmt_duration(seconds: float) -> str:
@@ -40,8 +59,9 @@ def fmt_time(t: float) -> str:
 # --------------------------------------------------------------------------- lanes
 
 
-def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
-    """The timelines to draw, left to right.  Spoofed sources share one lane."""
+def choose_lanes(trace: Trace, endpoints: Sequence[str] | None, max_clients: int = 4) -> list[str]:
+    """The timelines to draw, left to right.  Spoofed sources share one lane; of many
+    clients the first ``max_clients`` are drawn."""
     segments = trace.segments
     names = list(trace.endpoints) or sorted({s.src for s in segments} | {s.dst for s in segments})
     spoofed = any(s.src.startswith(SPOOFED) or s.dst.startswith(SPOOFED) for s in segments)
@@ -56,7 +76,7 @@ def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
     real = [n for n in names if not n.startswith(SPOOFED)]
     if len(real) <= 2 and not spoofed:
         return sorted(real, key=lambda n: (n != "client", n))
-    clients = [n for n in real if n != "server"][:4]
+    clients = [n for n in real if n != "server"][:max_clients]
     lanes = ([SPOOFED] if spoofed else []) + (["server"] if "server" in real else []) + clients
     return lanes
 
