@@ -5,8 +5,9 @@ A chapter places one with a single line::
     from tcpbook.explorers import explore
     explore("handshake")
 
-Each explorer shows, side by side, the state diagram with the path each endpoint
-took, the ladder diagram of the run, and a short summary of how it ended.  Its
+Each explorer shows, one under the other and each as wide as the page, a short
+summary of how the run ended, the ladder diagram of the run and the state diagram
+with the path each endpoint took.  Its
 controls are named exactly like the scenario's parameters (``loss``,
 ``syn_retries``, ``close_delay`` …), so what a reader learns here works unchanged
 in :func:`tcpbook.scenarios.simulate` and on the command line.
@@ -20,8 +21,9 @@ It works in two worlds:
   values and embeds the pictures of each.  The pictures sit in nested
   :class:`ipywidgets.Stack` widgets — one level per control — and each control's
   ``index`` is ``jslink``-ed to the ``selected_index`` of every Stack of its level,
-  so the browser switches frames by itself, without a kernel.  Identical pictures
-  are embedded once and shared, which keeps a chapter page small.
+  so the browser switches frames by itself, without a kernel.  Each picture is
+  embedded as inline SVG with its alt text (:mod:`tcpbook.render.figurehtml`), and
+  identical pictures are embedded once and shared, which keeps a chapter page small.
 
 ``explore(name, static=True)`` or ``static=False`` forces a mode.
 """
@@ -33,19 +35,21 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .errors import ParameterError
+from .render import style
 from .render.export import figure_bytes
+from .render.figurehtml import compact_svg, svg_figure_html
 from .render.ladderdiagram import ladder, ladder_svg
 from .render.statediagram import state_diagram
-from .render.summary import outcome_summary
+from .render.summary import alt_text, outcome_summary
 from .scenarios import get_scenario, simulate
 from .trace import Trace
 
@@ -86,7 +90,9 @@ class Control:
         """A widget whose embedded state keeps working without a kernel."""
         options = [(self.label(v), v) for v in self.grid]
         index = self.grid.index(value)
-        common = {"description": self.name, "style": {"description_width": "initial"}}
+        # The description is the control's visible label; _static/tcpbook-widgets.js also
+        # gives it to a slider's handle as its accessible name.
+        common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help or None}
         if self.kind in ("float", "int"):
             return widgets.SelectionSlider(options=options, index=index, continuous_update=True, **common)
         if self.menu:
@@ -203,32 +209,8 @@ SPECS: dict[str, ExplorerSpec] = {
 # ------------------------------------------------------------------------- frames
 
 
-def compact_svg(svg: bytes) -> bytes:
-    """Shrink an SVG (graphviz's or matplotlib's) for embedding in a page.
-
-    Drops what an ``<img>`` never uses — the XML prologue, comments, metadata,
-    tooltips, links, clip paths of a figure drawn inside its axes — and keeps one
-    decimal of each coordinate (a tenth of a point).  Deterministic, like its input.
-    """
-    text = svg.decode()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-    text = re.sub(r"<title>.*?</title>", "", text, flags=re.S)
-    text = re.sub(r"</?a\b[^>]*>", "", text)
-    text = re.sub(r' clip-path="url\(#[^)]*\)"', "", text)
-    text = re.sub(r"<clipPath\b.*?</clipPath>", "", text, flags=re.S)
-    text = re.sub(r"(\d+\.\d)\d+", r"\1", text)
-    text = re.sub(r"\.0\b", "", text)
-    text = re.sub(r' (?:id|class)="[^"]*"', "", text)
-    text = re.sub(r"<g>(<g>)*</g>", "", text)
-    # One font declaration for the whole picture instead of one per text element.
-    text = re.sub(r' font-family="[^"]*"', "", text)
-    text = re.sub(r"font-family: ?[^;\"]*;? ?", "", text)
-    text = re.sub(r"(<svg\b[^>]*>)", r"\1<style>text{font-family:'DejaVu Sans',Verdana,sans-serif}</style>", text, count=1)
-    text = re.sub(r"\s*\n\s*", " ", text)
-    text = re.sub(r">\s+<", "><", text)
-    return text.encode()
+# compact_svg now lives in tcpbook.render.figurehtml (imported above, and kept importable here).
+LADDER_WIDTH_IN = style.PAGE_WIDTH_PT / 72  # the ladder is as wide as the book's text column
 
 
 @dataclass
@@ -239,6 +221,16 @@ class Frame:
     ladder_image: bytes
     ladder_format: str
     summary_html: str
+    ladder_alt: str = ""  # what each picture shows, in words (tcpbook.render.summary.alt_text)
+    state_alt: str = ""
+
+    def ladder_html(self) -> str:
+        """The ladder as an inline figure with its alt text (static frames)."""
+        return svg_figure_html(self.ladder_image, self.ladder_alt or "Ladder diagram", kind="tcpbook-ladder")
+
+    def state_html(self) -> str:
+        """The state diagram as an inline figure with its alt text (static frames)."""
+        return svg_figure_html(self.state_svg, self.state_alt or "State diagram", kind="tcpbook-state")
 
 
 def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg", ladder_options: dict[str, Any] | None = None,
@@ -255,8 +247,8 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     proc.stdin.close()
     try:
         if ladder_format == "svg":
-            # The same scene as ladder(), painted directly; 6.4 in wide fits half a page.
-            image = ladder_svg(trace, **{"width": 6.4, **(ladder_options or {})})
+            # The same scene as ladder(), painted directly, as wide as the page's column.
+            image = ladder_svg(trace, **{"width": LADDER_WIDTH_IN, **(ladder_options or {})})
         else:
             image = figure_bytes(ladder(trace, **(ladder_options or {})), ladder_format, dpi=72)
     finally:
@@ -269,7 +261,8 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     if compact:
         svg = compact_svg(svg)
 
-    return Frame(svg, image, ladder_format, outcome_summary(trace))
+    return Frame(svg, image, ladder_format, outcome_summary(trace), alt_text(trace, "ladder"),
+                 dot.alt)
 
 
 # ----------------------------------------------------------------------- explorer
@@ -333,6 +326,8 @@ class Explorer:
         self.inputs: dict[str, widgets.ValueWidget] = {}
         self._widget: widgets.Widget | None = None
         self._images: dict[str, widgets.Widget] = {}
+        self._shared: tuple[widgets.Layout, HTMLStyle] | None = None
+        self._frame_box_layout: widgets.Layout | None = None
 
     # -- running ---------------------------------------------------------------------
 
@@ -382,26 +377,39 @@ class Explorer:
 
         display(self.widget())
 
-    def _image(self, data: bytes, fmt: str, width: str) -> widgets.Image:
-        key = hashlib.sha256(fmt.encode() + data).hexdigest()
+    def _html(self, markup: str) -> widgets.HTML:
+        """One shared HTML widget per distinct markup: a picture shown by many frames
+        (the same state diagram for every loss that loses nothing) is embedded once.
+        All of them share one Layout and one style, so the page holds two models for
+        them, not two per picture."""
+        key = "html-" + hashlib.sha256(markup.encode()).hexdigest()
         if key not in self._images:
-            self._images[key] = widgets.Image(value=data, format=fmt, layout=widgets.Layout(width=width, height="auto"))
+            if self._shared is None:
+                self._shared = (widgets.Layout(width="100%"), HTMLStyle())
+            layout, html_style = self._shared
+            self._images[key] = widgets.HTML(markup, layout=layout, style=html_style)
         return self._images[key]  # type: ignore[return-value]
 
     def _views(self, frame: Frame) -> widgets.Widget:
-        state = self._image(frame.state_svg, "svg+xml", "100%")
-        lad = self._image(frame.ladder_image, "svg+xml" if frame.ladder_format == "svg" else frame.ladder_format, "100%")
-        key = hashlib.sha256(frame.summary_html.encode()).hexdigest()
-        if "html-" + key not in self._images:
-            self._images["html-" + key] = widgets.HTML(frame.summary_html)
-        summary = self._images["html-" + key]
-        left = widgets.VBox([state, summary], layout=widgets.Layout(width="46%"))
-        right = widgets.VBox([lad], layout=widgets.Layout(width="54%"))
-        return widgets.HBox([left, right], layout=widgets.Layout(width="100%", align_items="flex-start"))
+        """One static frame: the summary, the ladder and the state diagram, one under the
+        other, each as wide as the page (inline SVG figures with their alt texts)."""
+        summary = self._html(frame.summary_html)
+        lad = self._html(frame.ladder_html())
+        state = self._html(frame.state_html())
+        frame_box = widgets.VBox([summary, lad, state], layout=self._layout())
+        frame_box.add_class("tcpbook-frame")
+        return frame_box
+
+    def _layout(self) -> widgets.Layout:
+        """The one Layout every frame and Stack of a static explorer shares (one model, not hundreds)."""
+        if self._frame_box_layout is None:
+            self._frame_box_layout = widgets.Layout(width="100%")
+        return self._frame_box_layout
 
     def _header(self, controls: Sequence[widgets.Widget], note: str = "") -> widgets.Widget:
-        title = widgets.HTML(f"<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}")
+        title = widgets.HTML(f'<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}')
         box = widgets.Box(list(controls), layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="4px 18px"))
+        box.add_class("tcpbook-controls")
         return widgets.VBox([title, box])
 
     def _build_live(self) -> widgets.Widget:
@@ -412,11 +420,7 @@ class Explorer:
         lad = widgets.Image(value=frame.ladder_image, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
         summary = widgets.HTML(frame.summary_html)
         error = widgets.HTML("")
-        body = widgets.HBox(
-            [widgets.VBox([state, summary, error], layout=widgets.Layout(width="46%")),
-             widgets.VBox([lad], layout=widgets.Layout(width="54%"))],
-            layout=widgets.Layout(width="100%", align_items="flex-start"),
-        )
+        body = stacked_body(lad, state, summary, error)
 
         def redraw(_change: Any = None) -> None:
             try:
@@ -464,7 +468,8 @@ class Explorer:
             key = (level, tuple(k for k, _ in built))
             if key not in cache:
                 # Identical subtrees (e.g. every seed when nothing is lost) are shared.
-                stack = widgets.Stack([w for _, w in built], selected_index=controls[level].grid.index(controls[level].default))
+                stack = widgets.Stack([w for _, w in built], selected_index=controls[level].grid.index(controls[level].default),
+                                      layout=self._layout())
                 self.stacks[level].append(stack)
                 cache[key] = stack
             return key, cache[key]
@@ -480,7 +485,17 @@ class Explorer:
         note = ""
         if live_only:
             note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>"
-        return widgets.VBox([self._header(list(inputs.values()), note), root])
+        box = widgets.VBox([self._header(list(inputs.values()), note), root])
+        box.add_class("tcpbook-explorer")
+        return box
+
+
+def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Widget, error: widgets.Widget) -> widgets.Widget:
+    """A live explorer's pictures one under the other, each as wide as the output: the
+    summary (and any error), the ladder, the state diagram."""
+    body = widgets.VBox([widgets.VBox([summary, error]), lad, state], layout=widgets.Layout(width="100%"))
+    body.add_class("tcpbook-frame")
+    return body
 
 
 def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 
 import ipywidgets as widgets
 import pytest
@@ -12,6 +13,7 @@ from ipywidgets.widgets.widget_link import Link
 from tcpbook import ParameterError, simulate
 from tcpbook.explorers import SPECS, Explorer, HandshakeExplorer, explore
 from tcpbook.render import outcome_summary
+from tcpbook.render.summary import alt_text
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +40,12 @@ def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: widget
         indices = tuple(c.grid.index(v) for c, v in zip(controls, point))
         frame = leaf_at(root, indices)
         assert frame is ex.frames[point]
-        state, summary = frame.children[0].children
-        (lad,) = frame.children[1].children
-        assert isinstance(state, widgets.Image) and state.format == "svg+xml" and b"<svg" in bytes(state.value)
-        assert isinstance(lad, widgets.Image) and b"<svg" in bytes(lad.value)
-        assert isinstance(summary, widgets.HTML)
+        # stacked: the summary, then the ladder and the state diagram, each the page's width
+        summary, lad, state = frame.children
+        assert "tcpbook-frame" in frame._dom_classes
+        assert isinstance(summary, widgets.HTML) and "tcpbook-summary" in summary.value
+        assert isinstance(lad, widgets.HTML) and lad.value.startswith('<figure class="tcpbook-figure tcpbook-ladder"><svg')
+        assert isinstance(state, widgets.HTML) and state.value.startswith('<figure class="tcpbook-figure tcpbook-state"><svg')
 
 
 def test_each_frame_shows_its_own_run(handshake_static: widgets.Widget) -> None:
@@ -51,8 +54,12 @@ def test_each_frame_shows_its_own_run(handshake_static: widgets.Widget) -> None:
                   (0.5, "client:ACK:1", 6, "rfc")]:
         loss, drop, syn_retries, profile = point
         trace = simulate("handshake", loss=loss, drop=[drop] if drop else [], syn_retries=syn_retries, profile=profile, seed=45)
-        summary = ex.frames[point].children[0].children[1]
+        summary, lad, state = ex.frames[point].children
         assert summary.value == outcome_summary(trace)
+        # every picture says what it shows, in words made from its run
+        assert f'aria-label="{escape(alt_text(trace, "ladder"))}"' in lad.value
+        assert f'aria-label="{escape(alt_text(trace, "state", phase="open"))}"' in state.value
+        assert lad.value.count('role="img"') == state.value.count('role="img"') == 1
 
 
 def test_static_links_are_wired(handshake_static: widgets.Widget) -> None:
@@ -88,7 +95,7 @@ def test_handshake_loss_is_a_selection_slider_that_changes_the_picture(handshake
             seen = []
             for i in range(len(loss.options)):
                 frame = leaf_at(root, (i, 0, retries_index, profile_index))  # drop rule "none"
-                seen.append(bytes(frame.children[1].children[0].value))
+                seen.append(frame.children[1].value)
             # every step of the loss slider shows another ladder
             assert all(a != b for a, b in zip(seen, seen[1:])), (retries_index, profile_index)
     for name in ("drop", "syn_retries", "profile"):
@@ -128,9 +135,8 @@ def test_live_explorer_redraws_on_every_change() -> None:
     ex = box.explorer
     assert set(ex.inputs) == {"loss", "drop", "syn_retries", "synack_retries", "profile", "seed"}
     body = box.children[1]
-    state_img = body.children[0].children[0]
-    summary = body.children[0].children[1]
-    ladder_img = body.children[1].children[0]
+    summary = body.children[0].children[0]
+    ladder_img, state_img = body.children[1], body.children[2]
     before = (state_img.value, ladder_img.value, summary.value)
     ex.inputs["drop"].value = "client:SYN:*"
     after = (state_img.value, ladder_img.value, summary.value)
@@ -190,3 +196,19 @@ def test_static_page_state_is_identical_from_build_to_build():
     runs = [subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout for _ in range(2)]
     assert runs[0] == runs[1]
     assert '"00000000000000000000000000000001"' in runs[0]  # numbered, not random, model ids
+
+
+def test_static_frames_share_their_layouts_and_pictures(handshake_static: widgets.Widget) -> None:
+    """Hundreds of frames, a handful of Layout models: what the browser must create on load."""
+    ex = handshake_static.explorer
+    layouts = {id(w.layout) for point in ex.grid() for w in ex.frames[point].children}
+    assert len(layouts) == 1
+    pictures = {w.model_id for point in ex.grid() for w in ex.frames[point].children}
+    assert len(pictures) < 3 * len(ex.grid())  # identical pictures embedded once
+    assert {id(s.layout) for level in ex.stacks for s in level} == {id(ex.frames[ex.grid()[0]].layout)}
+
+
+def test_controls_are_named_for_screen_readers(handshake_static: widgets.Widget) -> None:
+    for name, control in handshake_static.explorer.inputs.items():
+        assert control.description == name  # the visible label, which tcpbook-widgets.js gives the handle
+        assert control.tooltip  # the parameter's help, as the control's description
