@@ -203,3 +203,75 @@ def test_launch_and_download_buttons(html_dir: Path) -> None:
     assert "https://github.com/tcpbook/tcpbook" in hrefs, "repository button"
     assert any(h.endswith("_sources/chapters/01-handshake.md") for h in hrefs), "source download"
     assert any(h.endswith("_downloads/notebooks/01-handshake.ipynb") for h in hrefs), "notebook download"
+
+
+# ------------------------------------------------------------------ legible pictures
+
+ALT_START = ("Ladder diagram", "State diagram", "Chart", "Loss explorer", "TCP connection states", "Opening a connection",
+             "Closing a connection")
+
+
+def _svg_figures(markup: BeautifulSoup) -> list:
+    return [svg for svg in markup.select("figure.tcpbook-figure > svg")]
+
+
+def test_every_picture_carries_its_alt_text(html_dir: Path, toc_pages: list[str]) -> None:
+    """Static figures and explorer frames alike: an inline SVG with role="img" and an alt
+    text that says what it shows; no picture is an <img> named by its file path."""
+    problems = []
+    figures = 0
+    for page in toc_pages:
+        doc = soup(html_dir / f"{page}.html")
+        for svg in _svg_figures(doc):
+            figures += 1
+            label = svg.get("aria-label", "")
+            if svg.get("role") != "img" or not label.startswith(ALT_START):
+                problems.append(f"{page}: figure labelled {label[:60]!r}")
+        for img in doc.select(".cell_output img"):
+            alt = img.get("alt", "")
+            if not alt or "_images/" in alt:
+                problems.append(f"{page}: <img src={img.get('src')}> without a real alt text")
+        scripts = doc.find_all("script", type=WIDGET_STATE)
+        if scripts:
+            for model in json.loads(scripts[0].string)["state"].values():
+                value = model["state"].get("value")
+                if model["model_name"] == "HTMLModel" and isinstance(value, str) and "<svg" in value:
+                    frame = BeautifulSoup(value, "html.parser")
+                    for svg in _svg_figures(frame):
+                        figures += 1
+                        if svg.get("role") != "img" or not svg.get("aria-label", "").startswith(ALT_START):
+                            problems.append(f"{page}: explorer frame labelled {svg.get('aria-label', '')[:60]!r}")
+                if model["model_name"] == "ImageModel":
+                    problems.append(f"{page}: an explorer frame as an image widget (no alt text possible)")
+    assert figures > 100
+    assert problems == [], "\n".join(problems[:40])
+
+
+def test_every_figure_fits_the_column_at_its_legible_size(html_dir: Path, toc_pages: list[str]) -> None:
+    """Each figure's own style keeps its smallest text at 11 px or more (9 px on a phone)
+    by a min-width; at a 1280 px screen the column is 688 px, and no figure needs more."""
+    too_wide = []
+    checked = 0
+    for page in toc_pages:
+        for svg in _svg_figures(soup(html_dir / f"{page}.html")):
+            style = dict(part.split(":", 1) for part in svg["style"].split(";") if part)
+            low, phone = float(style["min-width"].removesuffix("px")), float(style["--tb-min-phone"].removesuffix("px"))
+            assert phone < low <= float(style["max-width"].removesuffix("px"))
+            checked += 1
+            if low > 688:
+                too_wide.append(f"{page}: {svg['aria-label'][:60]} needs {low:.0f} px")
+    assert checked > 30
+    assert too_wide == [], "\n".join(too_wide)
+
+
+def test_math_assets_only_on_pages_with_math(html_dir: Path) -> None:
+    math_page = soup(html_dir / "chapters/06-loss-retries-time.html")
+    srcs = [s["src"].split("?")[0] for s in math_page.find_all("script", src=True)]
+    assert any(s.endswith("vendor/katex/katex.min.js") for s in srcs)
+    assert any(s.endswith("tcpbook-math.js") for s in srcs)
+    tex = math_page.select(".tcpbook-tex")
+    assert len(tex) > 10 and math_page.select(".tcpbook-tex-display")
+    assert "\\frac" in math_page.get_text() and "$$" not in math_page.select_one("article").get_text()
+    other = soup(html_dir / "chapters/01-handshake.html")
+    assert not any("katex" in s["src"] for s in other.find_all("script", src=True))
+    assert not any("katex" in link.get("href", "") for link in other.find_all("link"))
