@@ -20,7 +20,8 @@ from tcpbook.render.figurehtml import (
     figure_html,
     make_legible,
     natural_size,
-    scope_svg,
+    inline_styles,
+    scope_ids,
     smallest_text_px,
     svg_figure_html,
     use_fallback_fonts,
@@ -47,13 +48,21 @@ def test_the_figure_is_inline_described_and_sized_for_legibility() -> None:
     assert float(sizes["max-width"].removesuffix("px")) == pytest.approx(440, abs=1)
 
 
-def test_styles_and_ids_are_scoped_to_one_figure() -> None:
+def test_styles_are_inlined_and_ids_scoped_to_one_figure() -> None:
+    """No <style> element reaches the page (inserting one restyles the whole page: slow
+    frame switches), and no id appears twice."""
     html = svg_figure_html(SVG, "x")
-    scope = re.search(r'class="(f[0-9a-f]{10})"', html).group(1)
-    assert f".{scope} .c0{{fill:red}}" in html and f".{scope} text{{font-size:9px}}" in html
-    assert f'id="{scope}-m1"' in html and f'href="#{scope}-m1"' in html  # referenced: kept, prefixed
+    assert "<style" not in html
+    assert '<text font-size="12.00" style="fill:red">SYN</text>' in html  # a class rule, on its element
+    assert re.search(r'<svg[^>]*style="font-size:9px;width:100%', html)  # a text rule, inherited from the root
+    scope = re.search(r'id="(f[0-9a-f]{10})-m1"', html).group(1)
+    assert f'href="#{scope}-m1"' in html  # referenced: kept, prefixed
     assert "segment-1" not in html  # nothing refers to it: dropped (no id twice on a page)
-    assert scope_svg('<svg><g id="a"/></svg>', "s") == "<svg><g/></svg>"
+    assert scope_ids('<svg><g id="a"/></svg>', "s") == "<svg><g/></svg>"
+    assert inline_styles('<svg><style>.a{x:1}.b{y:2}</style><g class="a b keep"/></svg>') == \
+        '<svg><g class="keep" style="x:1;y:2"/></svg>'
+    with pytest.raises(ParameterError):
+        inline_styles("<svg><style>g > text{x:1}</style></svg>")
     assert html == svg_figure_html(SVG, "x")  # deterministic
 
 
@@ -176,3 +185,27 @@ def test_the_board_finds_the_first_free_place() -> None:
     # a label turned along a steep arrow is judged by its real outline
     assert not Rect(0, 0, 100, 8, 45).overlaps(Rect(40, 40, 10, 10))
     assert Rect(0, 0, 100, 8, -45).overlaps(Rect(30, 30, 10, 10))
+
+
+def test_ipython_shows_figures_as_html_even_after_the_inline_backend_starts() -> None:
+    """The book kernel's start-up hook: a pyplot figure and a ladder both reach the page as
+    inline SVG with alt text (matplotlib's inline backend drops formatters when it starts)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from tcpbook.render import ladder
+    from tcpbook.render.figurehtml import show_figures_as_html
+
+    shell = InteractiveShell.instance()
+    try:
+        show_figures_as_html(shell)
+        shell.display_formatter.formatters["text/html"].pop(Figure, None)  # what the backend does
+        shell.events.trigger("post_execute")
+        fig = Figure(figsize=(4, 2))
+        fig.add_subplot().plot([0, 1], label="data")
+        data, _ = shell.display_formatter.format(fig)
+        assert data["text/html"].startswith('<figure class="tcpbook-figure tcpbook-plot">')
+        data, _ = shell.display_formatter.format(ladder(simulate("handshake")))
+        assert data["text/html"].startswith('<figure class="tcpbook-figure tcpbook-ladder">')
+        assert "Ladder diagram of the handshake run" in data["text/html"]
+    finally:
+        InteractiveShell.clear_instance()

@@ -10,8 +10,9 @@ Every picture of the book reaches the page through :func:`svg_figure_html`:
 * its size rule keeps every text at least 11 CSS px (9 px on a phone): the picture
   fills the text column, but never becomes narrower than the width at which its
   smallest text would fall below that; a wider picture scrolls sideways instead;
-* its ``<style>`` rules and ids are scoped to the one picture, so several pictures on a
-  page cannot restyle each other.
+* its style sheet is moved onto its elements (:func:`inline_styles`) and its ids are
+  scoped to the one picture, so pictures on a page cannot restyle each other, and putting
+  one into the page (an explorer's frame switch) never makes the browser restyle it all.
 
 :func:`figure_html` does the same for any matplotlib Figure (after
 :func:`make_legible`), and :func:`show_figures_as_html` makes IPython display every
@@ -118,30 +119,66 @@ def smallest_text_px(svg: str) -> float | None:
     return min(sizes) * scale
 
 
-def _scope_css(css: str, scope: str) -> str:
-    """Prefix every selector of a flat style sheet with ``.scope``."""
+def _rules(css: str) -> list[tuple[list[str], str]]:
+    """(selectors, declarations) of each rule of a flat style sheet."""
     out = []
     for rule in css.split("}"):
-        if "{" not in rule:
-            continue
-        selectors, body = rule.split("{", 1)
-        scoped = ",".join(f".{scope} {s.strip()}" for s in selectors.split(",") if s.strip())
-        out.append(f"{scoped}{{{body.strip()}}}")
-    return "".join(out)
+        if "{" in rule:
+            selectors, body = rule.split("{", 1)
+            out.append(([sel.strip() for sel in selectors.split(",") if sel.strip()], body.strip().rstrip(";")))
+    return out
 
 
-def scope_svg(svg: str, scope: str) -> str:
-    """Scope the SVG's style sheets and ids to ``scope`` (a class put on its root).
+def inline_styles(svg: str) -> str:
+    """Move the SVG's style sheets onto its elements: a ``<style>`` element put into a page
+    makes the browser restyle the *whole page*, which is what made an explorer's frame
+    switch slow (20 ms and more); a ``style`` attribute costs nothing of the kind.
 
-    Ids nothing refers to are dropped (a page must not hold one id twice); the others
-    (matplotlib's markers and clip paths) are prefixed with the scope.
+    The sheets tcpbook's pictures carry are flat: ``.name`` rules (the ladder painter's
+    classes) become ``style`` attributes of the elements of that class; ``*``, ``svg`` and
+    ``text`` rules (matplotlib's stroke joins, the font of every text) become inherited
+    properties of the root.  Any other selector is refused.
     """
-    svg = re.sub(r"(<style[^>]*>)(.*?)(</style>)", lambda m: m.group(1) + _scope_css(m.group(2), scope) + m.group(3),
-                 svg, flags=re.S)
+    sheets = re.findall(r"<style[^>]*>(.*?)</style>", svg, flags=re.S)
+    if not sheets:
+        return svg
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.S)
+    svg = re.sub(r"<defs>\s*</defs>", "", svg)
+    by_class: dict[str, str] = {}
+    root: list[str] = []
+    for selectors, body in (rule for css in sheets for rule in _rules(css)):
+        for selector in selectors:
+            if re.fullmatch(r"\.[\w-]+", selector):
+                by_class[selector[1:]] = ";".join(filter(None, [by_class.get(selector[1:], ""), body]))
+            elif selector in ("*", "svg", "text"):
+                root.append(body)
+            else:
+                raise ParameterError("svg", selector, "a style sheet of .class, *, svg and text rules")
+
+    def element(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        classes = re.search(r'\sclass="([^"]*)"', tag)
+        if classes is None:
+            return tag
+        declarations = [by_class[c] for c in classes.group(1).split() if c in by_class]
+        kept = " ".join(c for c in classes.group(1).split() if c not in by_class)
+        tag = tag.replace(classes.group(0), f' class="{kept}"' if kept else "", 1)
+        if declarations:
+            tag = re.sub(r"(\s*/?>)$", lambda end: f' style="{";".join(declarations)}"' + end.group(1), tag, count=1)
+        return tag
+
+    svg = re.sub(r"<(?!/|svg\b)[a-zA-Z][^>]*>", element, svg)
+    if root:
+        svg = re.sub(r"<svg\b([^>]*)>", lambda m: f'<svg{m.group(1)} data-root-style="{";".join(root)}">', svg, count=1)
+    return svg
+
+
+def scope_ids(svg: str, scope: str) -> str:
+    """Ids nothing refers to are dropped (a page must not hold one id twice); the others
+    (matplotlib's markers and clip paths) are prefixed with ``scope``."""
     used = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
     svg = re.sub(r'\sid="([^"]+)"', lambda m: f' id="{scope}-{m.group(1)}"' if m.group(1) in used else "", svg)
-    svg = re.sub(r'(href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
-    return svg
+    return re.sub(r'(href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
 
 
 # ----------------------------------------------------------------------------- figure
@@ -160,7 +197,7 @@ def svg_figure_html(svg: bytes | str, alt: str, *, kind: str = "") -> str:
     width, height = natural_size(text)
     smallest = smallest_text_px(text)
     scope = "f" + hashlib.sha256(text.encode()).hexdigest()[:10]
-    text = scope_svg(text, scope)
+    text = scope_ids(inline_styles(text), scope)
     # One percent to spare: rounding must never take the smallest text below the minimum.
     low = width if smallest is None else width * MIN_PX * 1.01 / smallest
     phone = width if smallest is None else width * MIN_PX_PHONE * 1.01 / smallest
@@ -170,10 +207,13 @@ def svg_figure_html(svg: bytes | str, alt: str, *, kind: str = "") -> str:
     label = escape(" ".join(alt.split()), quote=True)
 
     def root(match: re.Match[str]) -> str:
-        attrs = re.sub(r'\s(?:width|height|class|role|aria-label|style)="[^"]*"', "", match.group(1))
+        attrs = match.group(1)
+        inherited = re.search(r'\sdata-root-style="([^"]*)"', attrs)
+        attrs = re.sub(r'\s(?:width|height|class|role|aria-label|style|data-root-style)="[^"]*"', "", attrs)
         if "viewBox=" not in attrs:
             attrs += f' viewBox="0 0 {width:.1f} {height:.1f}"'
-        return f'<svg{attrs} class="{scope}" role="img" aria-label="{label}" style="{sizing}">'
+        style = (inherited.group(1) + ";" if inherited else "") + sizing
+        return f'<svg{attrs} role="img" aria-label="{label}" style="{style}">'
 
     text = re.sub(r"<svg\b([^>]*)>", root, text, count=1)
     classes = " ".join(c for c in ("tcpbook-figure", kind) if c)
@@ -240,8 +280,8 @@ def figure_html(fig: Any, alt: str | None = None) -> str:
     """A matplotlib figure as inline, legible SVG with alt text (its description by default)."""
     from .scene import figure_bytes  # noqa: PLC0415 - matplotlib only for matplotlib figures
 
-    if callable(getattr(type(fig), "_repr_html_", None)):
-        return fig._repr_html_()  # a figure that knows how to show itself (a ladder)
+    if getattr(fig, "tcpbook_scene", None) is not None:
+        return fig._repr_html_()  # a ladder: the same scene painted straight to SVG, its own alt text
     make_legible(fig)
     svg = figure_bytes(fig, "svg").decode()
     return svg_figure_html(svg, alt or describe_figure(fig), kind="tcpbook-plot")
