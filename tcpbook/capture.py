@@ -1033,6 +1033,7 @@ def _geometry(segs: list[CapturedSegment], side_of: Callable[[tuple[str, int]], 
     ends: list[int] = []
     acks: list[int | None] = []
     ignored: dict[int, str] = {}
+    fin_at: dict[str, int] = {}  # position of each side's first FIN: its stream ends there
     for i, seg in enumerate(segs):
         a, b = side_of(seg.src), side_of(seg.dst)
         syn, fin = "SYN" in seg.flags, "FIN" in seg.flags
@@ -1043,8 +1044,14 @@ def _geometry(segs: list[CapturedSegment], side_of: Callable[[tuple[str, int]], 
             ignored[i] = f"ignored: sequence number {abs(rel - a.high):,} bytes away from the stream, outside any window"
         elif ack is not None and abs(ack - b.high) > MAX_WINDOW:
             ignored[i] = f"ignored: acknowledges {abs(ack - b.high):,} bytes away from anything sent, outside any window"
+        elif a.name in fin_at and seg.payload_len and rel + syn + seg.payload_len > fin_at[a.name]:
+            # No TCP sends data after its FIN (RFC 9293 §3.10.4: CLOSE means "no more
+            # SENDs"); a receiver would drop it, and it is not part of the stream.
+            ignored[i] = "ignored: data beyond the sender's FIN"
         else:
             a.high = max(a.high, end)
+            if fin and a.name not in fin_at:
+                fin_at[a.name] = end - 1
         rels.append(rel)
         ends.append(end)
         acks.append(ack)
@@ -1420,7 +1427,10 @@ class _Replay:
                 "were not captured (a filter, or asymmetric routing), so nothing is inferred lost and its states are unknown"
             )
         if geo.ignored:
-            self.problems.warn(f"{len(geo.ignored)} segment(s) lie outside any window of the connection: shown, but ignored")
+            self.problems.warn(
+                f"{len(geo.ignored)} segment(s) lie outside any window of the connection or carry data after their sender's FIN: "
+                "shown, but ignored"
+            )
         app_events, digests, stats = _capture_bytes(self.file, segs, self.by_name, self.problems, one_direction=self.one_direction)
         warnings_ = self.problems.lines()
         for message in warnings_:

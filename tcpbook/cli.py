@@ -102,6 +102,7 @@ def build_parser(scenario: str | None = None) -> argparse.ArgumentParser:
     _add_scenario_options(run, scenario)
     run.add_argument("--json", action="store_true", help="print one JSON document (schema in README)")
     run.add_argument("--timers", action="store_true", help="also print timer events in the text output")
+    run.add_argument("--cwnd", action="store_true", help="also print congestion-window changes in the text output")
     run.add_argument("--pcap", metavar="FILE", help="also write the run as a pcap file")
     run.add_argument("--vantage", default="wire", choices=("wire", "client", "server"), help="where the pcap is captured")
     diagram = sub.add_parser("diagram", help="write the state and/or ladder diagram of a run (SVG or PNG)")
@@ -155,7 +156,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(trace.to_json() + "\n")
     else:
-        sys.stdout.write(trace.to_text(timers=args.timers))
+        sys.stdout.write(trace.to_text(timers=args.timers, cwnd=args.cwnd))
     return 0
 
 

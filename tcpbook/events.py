@@ -153,6 +153,25 @@ class AppEvent:
         }
 
 
+@dataclass(slots=True)
+class CwndEvent:
+    """The congestion window (``cwnd``, in segments) or ``ssthresh`` of ``endpoint``'s
+    connection with ``peer`` changed, and why (a :class:`~tcpbook.vocabulary.CwndChange`).
+    ``ssthresh`` is None while it is still infinite (before the first loss)."""
+
+    type: ClassVar[str] = "cwnd"
+    t: float
+    endpoint: str
+    peer: str | None
+    cwnd: int
+    ssthresh: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "cwnd", "t": _t(self.t), "endpoint": self.endpoint, "peer": self.peer, "cwnd": self.cwnd,
+                "ssthresh": self.ssthresh, "reason": self.reason}
+
+
 NOTE_FIELDS = ("peer", "queue", "port", "cookie", "ack", "count", "seconds")
 
 
@@ -187,13 +206,14 @@ class NoteEvent:
         return d
 
 
-Event = SegmentEvent | StateEvent | TimerEvent | AppEvent | NoteEvent
+Event = SegmentEvent | StateEvent | TimerEvent | AppEvent | NoteEvent | CwndEvent
 EVENT_TYPES: dict[str, type] = {
     "segment": SegmentEvent,
     "state": StateEvent,
     "timer": TimerEvent,
     "app": AppEvent,
     "note": NoteEvent,
+    "cwnd": CwndEvent,
 }
 
 

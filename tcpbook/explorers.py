@@ -191,7 +191,7 @@ SPECS: dict[str, ExplorerSpec] = {
         "SYN flood",
         (
             Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0)),
-            Control("syn_backlog", "int", 32, (32, 256), (1, 256, 1)),
+            Control("backlog", "int", 128, (128, 1024), (1, 1024, 1)),
             Control("synack_retries", "int", 5, (1, 5), (0, 6, 1)),
             Control("syncookies", "choice", False, (False, True), choices=(False, True)),
         ),

@@ -126,6 +126,11 @@ class Delivery:
 class Link:
     """A symmetric path: ``delay`` seconds one way (plus optional ``jitter``), loss.
 
+    **One path delivers in order** (a FIFO, like a real route): jitter varies each
+    segment's delay, but a segment never arrives before one sent earlier in the same
+    direction.  Reordering happens only when asked: with probability ``reorder`` a segment
+    takes a second, longer path (``reorder_delay`` more seconds) and may be overtaken.
+
     Parameters
     ----------
     delay:
@@ -138,8 +143,11 @@ class Link:
     drop_rules:
         Deterministic drops in the ``SENDER:KIND[:N]`` syntax (see module docstring).
     jitter:
-        Extra delay drawn uniformly from [0, jitter) per segment; with jitter,
-        segments can overtake each other (reordering).
+        Extra delay drawn uniformly from [0, jitter) per segment (still in order).
+    reorder:
+        Probability that a segment takes the second path (and may be overtaken).
+    reorder_delay:
+        How much longer the second path is, in seconds.
     seed:
         Seed of the link's random generator.
     """
@@ -154,12 +162,17 @@ class Link:
         jitter: float = 0.0,
         seed: int = 0,
         hold: dict[tuple[str, str, int], float] | None = None,
+        reorder: float = 0.0,
+        reorder_delay: float = 0.05,
     ) -> None:
         self.delay = check_nonnegative("delay", delay)
         self.loss = check_probability("loss", loss)
         self.loss_by_sender = {k: check_probability(f"loss for {k}", v) for k, v in (loss_by_sender or {}).items()}
         self.rules = parse_drop_rules(drop_rules)
         self.jitter = check_nonnegative("jitter", jitter)
+        self.reorder = check_probability("reorder", reorder)
+        self.reorder_delay = check_nonnegative("reorder_delay", reorder_delay)
+        self._last_arrival: dict[tuple[str, str], float] = {}  # per direction: FIFO
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ParameterError("seed", seed, "an integer")
         self.seed = seed
@@ -168,12 +181,23 @@ class Link:
         self.hold = dict(hold or {})
         self._hold_seen: dict[tuple[str, str], int] = {}
 
+    def may_drop(self) -> bool:
+        """Could a segment sent from now on still be lost (random loss, or a drop rule
+        not used up yet)?"""
+        if self.loss or any(self.loss_by_sender.values()):
+            return True
+        return any(rule.occurrence is None or rule.seen < rule.occurrence for rule in self.rules)
+
     @classmethod
-    def checked(cls, delay: float, loss: float, loss_by_sender: dict[str, float], rules: list[DropRule], jitter: float, seed: int) -> Link:
+    def checked(
+        cls, delay: float, loss: float, loss_by_sender: dict[str, float], rules: list[DropRule], jitter: float, seed: int,
+        reorder: float = 0.0, reorder_delay: float = 0.05,
+    ) -> Link:
         """A link from values a :class:`~tcpbook.params.Param` declaration has already
         checked (a prepared scenario builds thousands): no second validation."""
         link = cls.__new__(cls)
         link.delay, link.loss, link.loss_by_sender, link.jitter, link.seed = delay, loss, loss_by_sender, jitter, seed
+        link.reorder, link.reorder_delay, link._last_arrival = reorder, reorder_delay, {}
         link.rules = [rule.fresh() for rule in rules]
         link.rng = random.Random(seed)
         link.hold, link._hold_seen = {}, {}
@@ -196,6 +220,7 @@ class Link:
         # the random losses of every later segment.
         lost = loss > 0 and self.rng.random() < loss
         extra = self.rng.random() * self.jitter if self.jitter else 0.0
+        second_path = self.reorder > 0 and self.rng.random() < self.reorder
         if ruled is not None:
             return f"rule {ruled}", None
         if lost:
@@ -207,4 +232,13 @@ class Link:
                     self._hold_seen[(sender, kind)] = count
                     if count == n:
                         extra += held
-        return "", now + self.delay + extra
+                        second_path = True  # held back on a slower path: later segments may pass it
+        arrival = now + self.delay + extra
+        if second_path:
+            return "", arrival + (self.reorder_delay if self.reorder else 0.0)
+        direction = (segment.src, segment.dst)
+        last = self._last_arrival.get(direction)
+        if last is not None and arrival < last:
+            arrival = last  # one path is a FIFO: never ahead of an earlier segment
+        self._last_arrival[direction] = arrival
+        return "", arrival

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .endpoint import CancelTimer, Endpoint, SetTimer, Transmit
-from .events import AppEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+from .events import AppEvent, CwndEvent, Event, NoteEvent, SegmentEvent, StateEvent, TimerEvent
 from .link import Link
 from .outcome import derive_outcome
 from .segment import FLAG_NAMES, KIND_TABLE, Segment
@@ -52,6 +52,7 @@ class Network:
             SetTimer: self._apply_set_timer,
             CancelTimer: self._apply_cancel_timer,
             StateEvent: self._record,
+            CwndEvent: self._record,
             AppEvent: self._apply_app_notice,
             NoteEvent: self._record,
         }
@@ -99,6 +100,17 @@ class Network:
             del self._timer_tokens[key]
         self.crashed[name] = endpoint
         self.events.append(NoteEvent(self.sim.now, name, "host crashed: every connection and timer is gone", NoteKind.HOST_CRASHED))
+
+    def reboot(self, name: str) -> Endpoint:
+        """The crashed host ``name`` is back — a fresh TCP with no connections and no
+        applications, so a segment of an old connection finds no socket and is answered
+        with a RST (RFC 9293 §3.10.7.1)."""
+        old = self.crashed[name]
+        endpoint = Endpoint(name, old.profile, isn=old.isn + 10_000_000, cookie_secret=old.cookie_secret + "-rebooted")
+        self.endpoints[name] = endpoint
+        self.apps[name] = []
+        self.events.append(NoteEvent(self.sim.now, name, "host rebooted: no connections", NoteKind.HOST_REBOOTED))
+        return endpoint
 
     # -- running -----------------------------------------------------------------------
 
@@ -203,17 +215,51 @@ class Network:
             return  # cancelled or re-armed since
         del self._timer_tokens[key]
         name, cid, kind = key
+        if kind is Timer.KEEPALIVE and self._only_keepalive_left(key):
+            return
         if self.record_timers:
             self.events.append(TimerEvent(self.sim.now, name, peer, kind, TimerAction.FIRED))
         endpoint = self.endpoints[name]
         endpoint.timer_expired(cid, kind, self.sim.now)
         self._flush(endpoint)
 
+    def _only_keepalive_left(self, firing: tuple[str, int, Timer]) -> bool:
+        """Stop a run that would never end: when every connection still doing anything is
+        idle and alive, kept only by keepalive probes its peer has answered before, the
+        same exchange would repeat every keepidle forever.  The run ends here, said in a
+        note."""
+        timers = [firing]
+        for callback, args in self.sim.pending():
+            if callback != self._fire:
+                return False
+            key, token = args[0], args[1]
+            if self._timer_tokens.get(key) != token:
+                continue  # a timer cancelled or re-armed since: it will do nothing
+            if key[2] is not Timer.KEEPALIVE:
+                return False
+            timers.append(key)
+        if self.link.may_drop():
+            return False  # a lost probe would change what happens next
+        for name, cid, _ in timers:
+            conn = self.endpoints[name].only_keepalive_left(cid)
+            peer = self.endpoints.get(conn.peer) if conn is not None else None
+            if peer is None or not peer.answers_probes(name, conn.peer_port, conn.local_port):
+                return False
+        self.sim.clear()
+        self._timer_tokens.clear()
+        self.events.append(NoteEvent(
+            self.sim.now, firing[0], "only answered keepalive probes are left, every keepidle forever: the run stops here",
+            NoteKind.KEEPALIVE_ONLY,
+        ))
+        return True
+
     # -- result ------------------------------------------------------------------------
 
     def trace(self, params: dict[str, Any], stats: dict[str, Any] | None = None) -> Trace:
         """The run's :class:`Trace`, with its outcome derived from the events."""
-        everyone = {name: self.endpoints.get(name) or self.crashed[name] for name in self._order}
+        # a crashed host stands for itself (its ledger holds what its applications did),
+        # even if it was rebooted since
+        everyone = {name: self.crashed.get(name) or self.endpoints[name] for name in self._order}
         if self.crashed:
             stats = {**(stats or {}), "crashed": sorted(self.crashed)}
         names, events, crashed = tuple(everyone), self.events, tuple(self.crashed)

@@ -6,11 +6,16 @@ Two profiles ship (TCP-REFERENCE §2):
     Linux >= 6.5 defaults: initial RTO 1 s (RFC 6298), RTO clamped to [200 ms, 120 s],
     ``tcp_syn_retries = 6`` with the first 4 SYN timeouts kept linear
     (``tcp_syn_linear_timeouts = 4``) and a *time-based* give-up, ``tcp_synack_retries = 5``,
-    ``tcp_retries2 = 15``, TIME-WAIT 60 s, delayed ACK 40 ms.
+    ``tcp_retries2 = 15`` turned into a 924.6 s time budget, TIME-WAIT 60 s
+    (``TCP_TIMEWAIT_LEN``), ``tcp_rfc1337 = 0``, delayed ACK 40 ms after 16 quick ACKs,
+    CUBIC with an initial window of 10 segments, the tail loss probe
+    (``tcp_early_retrans = 3``), SYN cookies on, ``somaxconn = 4096``, keepalive
+    7200/75/9 s when a program turns it on.
 ``rfc``
-    The RFC 793/1122 era: initial RTO 3 s, RTO in [1 s, 60 s], retries bounded by the
-    R2 limits of RFC 1122 §4.2.3.5 (3 minutes for a SYN, 100 s for data), TIME-WAIT
-    2·MSL = 240 s, delayed ACK 200 ms.
+    The RFC 793/1122 era and the textbook counterparts: initial RTO 3 s, RTO in
+    [1 s, 60 s], retries bounded by the R2 limits of RFC 1122 §4.2.3.5 (3 minutes for a
+    SYN, 100 s for data), TIME-WAIT 2·MSL = 240 s, delayed ACK 200 ms, Reno (RFC 5681)
+    with the RFC 3390 initial window, no tail loss probe, no SYN cookies.
 
 Every field can be overridden by name; each override is validated::
 
@@ -46,21 +51,34 @@ class Profile:
     syn_retries: int | None  # SYN retransmissions before connect() fails (tcp_syn_retries)
     linear_syn_timeouts: int  # how many SYN timeouts stay at rto_initial before doubling
     synack_retries: int | None  # SYN,ACK retransmissions before a half-open request is dropped
-    data_retries: int | None  # retransmissions of data/FIN before giving up (tcp_retries2)
+    retries2: int | None  # tcp_retries2: the time budget for data/FIN retransmissions, as a count (see data_give_up_after)
+    orphan_retries: int | None  # tcp_orphan_retries: the same budget once the program has closed the socket (None: retries2)
     r2_syn: float  # RFC 1122 R2 for SYNs: give up after this long when syn_retries is None
-    r2_data: float  # RFC 1122 R2 for data when data_retries is None
-    time_wait: float  # how long TIME-WAIT lasts (2*MSL)
+    r2_data: float  # RFC 1122 R2 for data when retries2 is None
+    user_timeout: float | None  # TCP_USER_TIMEOUT: give up on data (and keepalive) after this long; None: off
+    time_wait: float  # how long TIME-WAIT lasts (2*MSL; Linux a fixed 60 s)
     fin_timeout: float | None  # Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this
+    rfc1337: bool  # tcp_rfc1337: ignore a RST in TIME-WAIT (False, Linux's default: the RST ends it)
     delayed_ack: bool  # hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)
     delayed_ack_timeout: float  # the longest an ACK is held back
+    quickack: int  # Linux TCP_MAX_QUICKACKS: the first data segments are ACKed at once
     delay_fin_ack: bool  # hold the ACK of a FIN back (Linux "pingpong"), so a prompt close sends FIN,ACK
     clock_granularity: float  # G of RFC 6298: RTO = SRTT + max(G, 4*RTTVAR); Linux's floor is 200 ms
     mss: int  # our maximum segment size (MTU 1500 - 40 bytes of IPv4 and TCP headers)
-    rcv_buffer: int  # receive buffer; the advertised window is what is free of it
+    rcvbuf: int  # receive buffer (SO_RCVBUF); the advertised window is what is free of it
+    cc: str  # congestion control: cubic (Linux), reno (RFC 5681) or none (only the peer's window limits)
+    initcwnd: int  # initial congestion window in segments (Linux TCP_INIT_CWND = 10, RFC 6928)
+    slow_start_after_idle: bool  # tcp_slow_start_after_idle: shrink cwnd after an idle RTO (RFC 5681 §4.1)
+    tlp: bool  # tail loss probe before the RTO (RFC 8985; Linux tcp_early_retrans = 3)
     dupack_threshold: int  # duplicate ACKs that trigger a fast retransmit (0: never)
-    syn_backlog: int  # capacity of a listener's SYN (half-open) queue
-    accept_backlog: int  # capacity of a listener's accept queue (listen()'s backlog)
-    syncookies: bool  # answer with a SYN cookie when the SYN queue is full
+    keepalive: bool  # SO_KEEPALIVE: probe an idle connection (off unless a program asks)
+    keepidle: float  # tcp_keepalive_time / TCP_KEEPIDLE: idle time before the first probe
+    keepintvl: float  # tcp_keepalive_intvl / TCP_KEEPINTVL: time between probes
+    keepcnt: int  # tcp_keepalive_probes / TCP_KEEPCNT: unanswered probes before giving up
+    backlog: int  # listen()'s backlog: the limit of the SYN queue and of the accept queue (capped by somaxconn)
+    somaxconn: int  # net.core.somaxconn: the cap on any listen backlog
+    max_syn_backlog: int  # tcp_max_syn_backlog: with cookies off, the last quarter is kept for proven peers
+    syncookies: bool  # tcp_syncookies: answer with a SYN cookie when the SYN queue is full
 
     # -- derived timing rules ---------------------------------------------------------
 
@@ -126,15 +144,34 @@ class Profile:
                 return tuple(durations)
             rto = min(rto * 2, self.rto_max)
 
-    def data_give_up_after(self) -> float:
-        """Seconds after the first transmission of a segment at which the sender gives up.
+    def data_give_up_after(self, orphan: bool = False) -> float:
+        """Seconds after the first retransmission of data still unacknowledged at which
+        the sender gives up (ETIMEDOUT).
 
-        Linux: ``tcp_model_timeout(tcp_retries2, TCP_RTO_MIN)`` = 924.6 s for 15 retries;
-        with no count, R2 (100 s in the ``rfc`` profile).
+        Linux turns ``tcp_retries2`` into a *time budget* (``retransmits_timed_out``):
+        ``tcp_model_timeout(tcp_retries2, TCP_RTO_MIN)`` — how long 15 doublings from
+        200 ms would take, each capped at 120 s — 924.6 s, measured from the first
+        retransmission (``retrans_stamp``; a tail loss probe does not count).  How many
+        retransmissions fit depends on the RTO.  ``TCP_USER_TIMEOUT`` replaces the
+        budget.  With no count, R2 (100 s in the ``rfc`` profile).
+
+        An ``orphan`` — a socket its program has closed (or exited), still sending its
+        data and FIN — has a shorter budget on Linux: ``tcp_orphan_retries``, whose
+        default 0 means 8 (``tcp_orphan_retries()``), so 102.2 s.
         """
-        if self.data_retries is None:
+        if self.user_timeout is not None:
+            return self.user_timeout
+        if orphan and self.orphan_retries is not None:
+            return self._cached("_orphan_give_up", lambda: model_timeout(self.orphan_retries, self.rto_min, self.rto_max))
+        if self.retries2 is None:
             return self.r2_data
-        return self._cached("_data_give_up", lambda: model_timeout(self.data_retries, self.rto_min, self.rto_max))
+        return self._cached("_data_give_up", lambda: model_timeout(self.retries2, self.rto_min, self.rto_max))
+
+    @property
+    def listen_backlog(self) -> int:
+        """The listener's queue limit: listen()'s backlog, capped by somaxconn (Linux
+        ``sk_max_ack_backlog``)."""
+        return min(self.backlog, self.somaxconn)
 
     def with_overrides(self, **overrides: Any) -> Profile:
         """A copy with some fields changed, each validated (raises :class:`ParameterError`)."""
@@ -180,21 +217,34 @@ PROFILE_PARAMS: tuple[Param, ...] = (
     Param("syn_retries", int, None, "SYN retransmissions before connect() fails (tcp_syn_retries)", "", 0, 127, none_means=_RETRIES),
     Param("linear_syn_timeouts", int, None, "SYN timeouts kept at rto_initial before doubling (tcp_syn_linear_timeouts)", "", 0, 127),
     Param("synack_retries", int, None, "SYN,ACK retransmissions before a half-open request is dropped (tcp_synack_retries)", "", 0, 127, none_means=_RETRIES),
-    Param("data_retries", int, None, "retransmissions of data or FIN before giving up (tcp_retries2)", "", 0, 127, none_means=_RETRIES),
+    Param("retries2", int, None, "tcp_retries2: the give-up time budget for data and FIN, as a count of doublings from 200 ms", "", 0, 127, none_means=_RETRIES),
+    Param("orphan_retries", int, None, "tcp_orphan_retries: the give-up budget once the program closed the socket (Linux's 0 means 8)", "", 0, 127, none_means="as retries2"),
     Param("r2_syn", float, None, "RFC 1122 R2 for a SYN: give up after this long when syn_retries is none", "s", 0.001, _DAY),
-    Param("r2_data", float, None, "RFC 1122 R2 for data: give up after this long when data_retries is none", "s", 0.001, _DAY),
+    Param("r2_data", float, None, "RFC 1122 R2 for data: give up after this long when retries2 is none", "s", 0.001, _DAY),
+    Param("user_timeout", float, None, "TCP_USER_TIMEOUT: give up on unacknowledged data (and keepalive) after this long", "s", 0.001, _DAY, none_means="off"),
     Param("time_wait", float, None, "how long TIME-WAIT lasts (2·MSL; Linux TCP_TIMEWAIT_LEN)", "s", 0, _DAY),
     Param("fin_timeout", float, None, "Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this", "s", 0, _DAY, none_means="no such timer (RFC 9293)"),
+    Param("rfc1337", bool, None, "tcp_rfc1337: ignore a RST in TIME-WAIT (false, Linux's default: the RST ends it)"),
     Param("delayed_ack", bool, None, "hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)"),
     Param("delayed_ack_timeout", float, None, "the longest an ACK is held back", "s", 0.001, 0.5),
+    Param("quickack", int, None, "the first data segments ACKed at once (Linux TCP_MAX_QUICKACKS)", "", 0, 1000),
     Param("delay_fin_ack", bool, None, "hold the ACK of a FIN back (Linux pingpong): a prompt close sends FIN,ACK"),
     Param("clock_granularity", float, None, "G of RFC 6298: RTO = SRTT + max(G, 4·RTTVAR)", "s", 0.000001, 10.0),
     Param("mss", int, None, "largest payload we accept and send (MTU 1500 minus 40 bytes of headers)", "bytes", 48, 65495),
-    Param("rcv_buffer", int, None, "receive buffer: the advertised window is what is free of it", "bytes", 1, 2**30),
+    Param("rcvbuf", int, None, "receive buffer (SO_RCVBUF): the advertised window is what is free of it", "bytes", 1, 2**30),
+    Param("cc", str, None, "congestion control: cubic (Linux), reno (RFC 5681) or none", choices=("cubic", "reno", "none")),
+    Param("initcwnd", int, None, "initial congestion window (Linux TCP_INIT_CWND, RFC 6928)", "segments", 1, 1000),
+    Param("slow_start_after_idle", bool, None, "tcp_slow_start_after_idle: shrink the congestion window after an idle RTO"),
+    Param("tlp", bool, None, "tail loss probe before the RTO (RFC 8985; Linux tcp_early_retrans)"),
     Param("dupack_threshold", int, None, "duplicate ACKs that trigger a fast retransmit (0: never)", "", 0, 1000),
-    Param("syn_backlog", int, None, "capacity of a listener's SYN (half-open) queue", "", 1, 65535),
-    Param("accept_backlog", int, None, "capacity of a listener's accept queue (listen()'s backlog)", "", 1, 65535),
-    Param("syncookies", bool, None, "answer with a SYN cookie when the SYN queue is full (tcp_syncookies)"),
+    Param("keepalive", bool, None, "SO_KEEPALIVE: probe a connection that has been idle for keepidle"),
+    Param("keepidle", float, None, "TCP_KEEPIDLE (tcp_keepalive_time): idle time before the first keepalive probe", "s", 1, 32767),
+    Param("keepintvl", float, None, "TCP_KEEPINTVL (tcp_keepalive_intvl): time between keepalive probes", "s", 1, 32767),
+    Param("keepcnt", int, None, "TCP_KEEPCNT (tcp_keepalive_probes): unanswered probes before giving up", "", 1, 127),
+    Param("backlog", int, None, "listen()'s backlog: limit of the SYN queue and of the accept queue", "", 1, 65535),
+    Param("somaxconn", int, None, "net.core.somaxconn: the cap on any listen backlog", "", 1, 65535),
+    Param("max_syn_backlog", int, None, "tcp_max_syn_backlog: with cookies off, its last quarter is kept for proven peers", "", 1, 65535),
+    Param("syncookies", bool, None, "tcp_syncookies: answer with a SYN cookie when the SYN queue is full"),
 )
 _PROFILE_PARAM_SET = ParamSet(PROFILE_PARAMS)
 
@@ -208,20 +258,33 @@ PROFILES: dict[str, Profile] = {
         syn_retries=6,
         linear_syn_timeouts=4,
         synack_retries=5,
-        data_retries=15,
+        retries2=15,
+        orphan_retries=8,
         r2_syn=180.0,
         r2_data=100.0,
+        user_timeout=None,
         time_wait=60.0,
         fin_timeout=60.0,
-        delayed_ack=False,
+        rfc1337=False,
+        delayed_ack=True,
         delayed_ack_timeout=0.04,
+        quickack=16,
         delay_fin_ack=True,
         clock_granularity=0.2,
         mss=1460,
-        rcv_buffer=65535,
+        rcvbuf=65535,
+        cc="cubic",
+        initcwnd=10,
+        slow_start_after_idle=True,
+        tlp=True,
         dupack_threshold=3,
-        syn_backlog=128,
-        accept_backlog=128,
+        keepalive=False,
+        keepidle=7200.0,
+        keepintvl=75.0,
+        keepcnt=9,
+        backlog=4096,
+        somaxconn=4096,
+        max_syn_backlog=1024,
         syncookies=True,
     ),
     "rfc": Profile(
@@ -232,20 +295,33 @@ PROFILES: dict[str, Profile] = {
         syn_retries=None,
         linear_syn_timeouts=0,
         synack_retries=None,
-        data_retries=None,
+        retries2=None,
+        orphan_retries=None,
         r2_syn=180.0,
         r2_data=100.0,
+        user_timeout=None,
         time_wait=240.0,
         fin_timeout=None,
-        delayed_ack=False,
+        rfc1337=False,
+        delayed_ack=True,
         delayed_ack_timeout=0.2,
+        quickack=0,
         delay_fin_ack=False,
         clock_granularity=0.5,
         mss=536,
-        rcv_buffer=65535,
+        rcvbuf=65535,
+        cc="reno",
+        initcwnd=4,
+        slow_start_after_idle=True,
+        tlp=False,
         dupack_threshold=3,
-        syn_backlog=128,
-        accept_backlog=128,
+        keepalive=False,
+        keepidle=7200.0,
+        keepintvl=75.0,
+        keepcnt=9,
+        backlog=4096,
+        somaxconn=4096,
+        max_syn_backlog=1024,
         syncookies=False,
     ),
 }

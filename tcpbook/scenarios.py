@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .apps import Client, Closer, Server
+from .apps import Client, Closer, ExitingClient, SendAt, Server
 from .endpoint import Endpoint
 from .errors import ParameterError
 from .link import DropRule, Link
@@ -25,7 +25,7 @@ from .network import Network
 from .params import Param, ParamSet
 from .payload import Payload as payload
 from .profiles import PROFILE_PARAMETERS, PROFILE_PARAMS, PROFILES, Profile, get_profile
-from .segment import SEQ_SPACE, SYN, Segment
+from .segment import ACK, SEQ_SPACE, SYN, Segment
 from .trace import Trace
 
 _LONG = 1e6  # seconds: the longest delay or duration a parameter may ask for (11.6 days)
@@ -45,7 +45,9 @@ COMMON_PARAMS: tuple[Param, ...] = (
     Param("drop", list, (), "drop rules SENDER:KIND[:N], e.g. server:SYN-ACK:* (repeatable)", item_check=_drop_rule),
     Param("seed", int, 0, "seed of the random losses (same seed, same run)", "", -(2**63), 2**63 - 1),
     Param("rtt", float, 0.1, "round-trip time", "s", 0, 3600),
-    Param("jitter", float, 0.0, "random extra one-way delay in [0, jitter) (may reorder)", "s", 0, 3600),
+    Param("jitter", float, 0.0, "random extra one-way delay in [0, jitter); one path stays in order", "s", 0, 3600),
+    Param("reorder", float, 0.0, "probability that a segment takes a second, longer path (and may be overtaken)", "", 0, 1),
+    Param("reorder_delay", float, 0.05, "how much longer the second path is", "s", 0, 3600),
     Param("isn_client", int, 100, "the client's initial sequence number", "", 0, SEQ_SPACE - 1),
     Param("isn_server", int, 300, "the server's initial sequence number", "", 0, SEQ_SPACE - 1),
     Param("until", float, None, "stop the run at this virtual time", "s", 0, _LONG, none_means="when nothing is left to do"),
@@ -59,12 +61,25 @@ CLOSER = Param("closer", str, "client", "who closes first", choices=("client", "
 CLOSE_AT = Param("close_at", float, 1.0, "time at which the (first) close happens", "s", 0, _LONG)
 RESPONSE_BYTES = Param("response_bytes", int, 8000, "bytes the server sends back after the client's half-close", "bytes", 0, MAX_BYTES)
 HOW = Param("how", str, "unread", "abort flavour: unread (close with unread data) or abort (ABORT call)", choices=("unread", "abort"))
-CRASH = Param("crash", bool, False, "the client's host dies right after send() returns")
+CRASH = Param("crash", bool, False, "the client's host (the machine, not just the program) dies right after send() returns")
+LINGER = Param("linger", float, None, "SO_LINGER's l_linger: 0 makes close() abort with a RST, discarding unsent data; "
+               "more only makes close() block that long (the segments are the same)", "s", 0, _LONG, none_means="off: a normal close")
+UNREAD = Param("unread", int, 0, "bytes the server sends first and the client never reads before it exits", "bytes", 0, 1_000_000)
+CRASH_AT = Param("crash_at", float, 0.25, "when the host crashes (power off: no FIN, no RST, buffers lost)", "s", 0, _LONG)
+REBOOT_AT = Param("reboot_at", float, None, "when the crashed host is back, with no connections", "s", 0, _LONG, none_means="never")
+SEND_AT = Param("send_at", float, None, "when the surviving side sends 100 bytes to the crashed one", "s", 0, _LONG,
+                none_means="it never sends: the connection stays half-open")
+READ_RATE = Param("read_rate", float, None, "the receiving application reads this many bytes per second", "bytes/s", 1, 1e9,
+                  none_means="it reads everything at once")
+RECONNECT_AT = Param("reconnect_at", float, 1.0, "when the client connects again from the same port", "s", 0, _LONG)
+SECOND_ISN = Param("second_isn", int, None, "the client's ISN for the new connection", "", 0, SEQ_SPACE - 1,
+                   none_means="the next ISN of the client's clock: newer than the old connection's")
+DUPLICATE_AT = Param("duplicate_at", float, 5.0, "when an old duplicate of the client's last ACK reaches the server", "s", 0, _LONG)
 OLD_ISN = Param("old_isn", int, None, "sequence number of the stale SYN", "", 0, SEQ_SPACE - 1, none_means="isn_client - 10")
 PORT = Param("port", int, 81, "server port the client connects to", "", 1, 65535)
 ATTACK_RATE = Param("attack_rate", float, 50.0, "spoofed SYNs per second", "SYN/s", 0, 100_000)
 ATTACK_DURATION = Param("attack_duration", float, 30.0, "seconds the flood lasts", "s", 0, 10_000)
-ATTACK_PATTERN = Param("attack_pattern", str, "even", "spoofed SYN arrivals: even (evenly spaced) or poisson (random, same mean rate)", choices=("even", "poisson"))
+ATTACK_PATTERN = Param("attack_pattern", str, "poisson", "spoofed SYN arrivals: poisson (random) or even (evenly spaced, same mean rate)", choices=("poisson", "even"))
 CLIENTS = Param("clients", int, 10, "number of legitimate clients", "", 1, 1000)
 CLIENT_INTERVAL = Param("client_interval", float, 2.0, "seconds between legitimate clients' connection attempts", "s", 0, 10_000)
 CLIENT_START = Param("client_start", float, 5.0, "time of the first legitimate connection attempt", "s", 0, 10_000)
@@ -177,30 +192,34 @@ def _open_and_send(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     """The client connects and sends ``bytes`` (maybe none); nobody closes."""
     client, server = _client_server(net, profile, p)
     net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send=None))
-    net.add(server, Server(close_on_eof=False))
+    net.add(server, Server(close_on_eof=False, read_rate=p.get("read_rate")))
 
 
 scenario("handshake", "three-way handshake only (client sends BYTES right after, if any)", (BYTES,))(_open_and_send)
-scenario("transfer", "handshake, then the client sends BYTES; nobody closes", (BYTES.with_default(14600),))(_open_and_send)
+scenario(
+    "transfer",
+    "handshake, then the client sends BYTES (the server reading at READ_RATE); nobody closes",
+    (BYTES.with_default(14600), READ_RATE),
+)(_open_and_send)
 
 
 @scenario(
     "close",
     "open, then CLOSER closes; the other side closes CLOSE_DELAY s after end-of-file",
-    (BYTES, CLOSER, CLOSE_DELAY),
+    (BYTES, CLOSER, CLOSE_DELAY, LINGER),
 )
 def _close(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
     data = payload(p["bytes"], p["seed"])
     if p["closer"] == "client":
-        net.add(client, Client(data=data, after_send="close"))
+        net.add(client, Client(data=data, after_send="close", linger=p["linger"]))
         net.add(server, Server(close_delay=p["close_delay"]))
     else:
         net.add(client, Client(data=data, after_send=None))
         client_app = net.apps["client"][0]
         client_app.after_send = None
         net.apps["client"].append(_CloseOnEof(p["close_delay"]))
-        net.add(server, Server(close_on_eof=False, close_at=0.0))
+        net.add(server, Server(close_on_eof=False, close_at=0.0, linger=p["linger"]))
 
 
 @dataclass
@@ -226,12 +245,117 @@ def _close_if_open(net: Network, endpoint: Endpoint, peer: str) -> None:
 @scenario(
     "full",
     "open, the client sends BYTES and closes; the server closes CLOSE_DELAY s after end-of-file",
-    (BYTES.with_default(4380), CLOSE_DELAY, CRASH),
+    (BYTES.with_default(4380), CLOSE_DELAY, CRASH, LINGER),
 )
 def _full(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     client, server = _client_server(net, profile, p)
-    net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send="close", crash_after_send=p["crash"]))
+    client_app = Client(data=payload(p["bytes"], p["seed"]), after_send="close", crash_after_send=p["crash"], linger=p["linger"])
+    net.add(client, client_app)
     net.add(server, Server(close_delay=p["close_delay"]))
+
+
+@scenario(
+    "exit",
+    "the client sends BYTES and its program exits at once: the kernel still delivers them, then a FIN "
+    "(a RST with UNREAD bytes left unread, or LINGER 0)",
+    (BYTES.with_default(4380), UNREAD, LINGER, CLOSE_DELAY),
+)
+def _exit(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    client, server = _client_server(net, profile, p)
+    net.add(client, ExitingClient(data=payload(p["bytes"], p["seed"]), unread=p["unread"], linger=p["linger"]))
+    net.add(server, Server(close_delay=p["close_delay"], greeting=payload(p["unread"], p["seed"] + 1)))
+
+
+@scenario(
+    "crash",
+    "the client's machine dies at CRASH_AT during a transfer of BYTES: nothing more is sent; the server "
+    "finds out only by sending (SEND_AT), from a RST if the host was rebooted (REBOOT_AT)",
+    (BYTES.with_default(100_000), CRASH_AT, REBOOT_AT, SEND_AT),
+)
+def _crash_scenario(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    client, server = _client_server(net, profile, p)
+    net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send=None))
+    apps: list[Any] = [Server(close_on_eof=False)]
+    if p["send_at"] is not None:
+        apps.append(SendAt("client", p["send_at"], 100, p["seed"] + 1))
+    net.add(server, *apps)
+    net.at(p["crash_at"], net.crash, "client")
+    if p["reboot_at"] is not None:
+        if p["reboot_at"] < p["crash_at"]:
+            raise ParameterError("reboot_at", p["reboot_at"], f"a time after crash_at={p['crash_at']:g}")
+        net.at(p["reboot_at"], net.reboot, "client")
+
+
+@scenario(
+    "dead-peer",
+    "an idle connection whose server machine dies at CRASH_AT: the client learns it by keepalive "
+    "(--keepalive true) or by sending (SEND_AT) and giving up on its time budget",
+    (CRASH_AT.with_default(10.0), SEND_AT.with_default(None)),
+)
+def _dead_peer(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    client = Endpoint("client", profile, isn=p["isn_client"])
+    # SO_KEEPALIVE is a socket option: here the client's (the server only answers probes).
+    server = Endpoint("server", profile.with_overrides(keepalive=False), isn=p["isn_server"])
+    apps: list[Any] = [Client(data=b"", after_send=None)]
+    if p["send_at"] is not None:
+        apps.append(SendAt("server", p["send_at"], 100, p["seed"]))
+    net.add(client, *apps)
+    net.add(server, Server(close_on_eof=False))
+    net.at(p["crash_at"], net.crash, "server")
+
+
+@scenario(
+    "time-wait-reuse",
+    "the server closes first and holds TIME-WAIT; the client connects again from the same port at "
+    "RECONNECT_AT: a newer SYN is accepted (RFC 6191), an older one is not",
+    (BYTES.with_default(1000), RECONNECT_AT, SECOND_ISN),
+)
+def _time_wait_reuse(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    client, server = _client_server(net, profile, p)
+    first = Client(data=payload(p["bytes"], p["seed"]), after_send=None, local_port=40000)
+    second = _Reconnect("server", 80, p["reconnect_at"], 40000, p["second_isn"])
+    net.add(client, first, _CloseOnEof(0.0), second)
+    net.add(server, Server(close_on_eof=False, close_at=0.3))
+
+
+@scenario(
+    "time-wait-rst",
+    "the client holds TIME-WAIT; an old duplicate of its last ACK reaches the closed server at "
+    "DUPLICATE_AT, whose RST ends TIME-WAIT early (tcp_rfc1337 = 0) or is ignored (rfc1337 true)",
+    (BYTES.with_default(1000), DUPLICATE_AT),
+)
+def _time_wait_rst(net: Network, profile: Profile, p: dict[str, Any]) -> None:
+    client, server = _client_server(net, profile, p)
+    net.add(client, Client(data=payload(p["bytes"], p["seed"]), after_send="close", local_port=40000))
+    net.add(server, Server(close_delay=0.0))
+    # the client's last ACK: after its data and FIN, acknowledging the server's FIN
+    seq = (p["isn_client"] + 1 + p["bytes"] + 1) % SEQ_SPACE
+    ack = (p["isn_server"] + 2) % SEQ_SPACE
+    duplicate = Segment("client", "server", 40000, 80, seq, ack, ACK, note="old duplicate")
+    net.inject(duplicate, max(0.0, p["duplicate_at"] - p["rtt"] / 2))
+
+
+@dataclass
+class _Reconnect:
+    """connect() again to ``peer``:``port`` at ``at`` from ``local_port`` (with ``isn``)."""
+
+    peer: str
+    port: int
+    at: float
+    local_port: int
+    isn: int | None
+
+    def start(self, net: Network, endpoint: Endpoint) -> None:
+        net.at(self.at, self._connect, net, endpoint)
+
+    def on_notice(self, net: Network, endpoint: Endpoint, notice: Any) -> None:
+        return None
+
+    def _connect(self, net: Network, endpoint: Endpoint) -> None:
+        old = endpoint.connections.get((self.local_port, self.peer, self.port))
+        if old is not None:  # still open (it is the server that holds TIME-WAIT, not us)
+            return
+        endpoint.connect(net.now, self.peer, self.port, local_port=self.local_port, isn=self.isn)
 
 
 @scenario("simultaneous-open", "both sides connect() to each other at once; the SYNs cross", (BYTES,))
@@ -305,7 +429,7 @@ def _abort(net: Network, profile: Profile, p: dict[str, Any]) -> None:
     "syn-flood",
     "spoofed SYNs fill the SYN queue; legitimate CLIENTS try to connect (SYN cookies optional)",
     (ATTACK_RATE, ATTACK_DURATION, CLIENTS, CLIENT_INTERVAL, CLIENT_START, BYTES.with_default(100), ATTACK_PATTERN),
-    profile_defaults={"syn_backlog": 32, "syncookies": False},
+    profile_defaults={"backlog": 128},
 )
 def _syn_flood(net: Network, profile: Profile, p: dict[str, Any]) -> dict[str, Any]:
     server = Endpoint("server", profile, isn=p["isn_server"])
@@ -427,7 +551,9 @@ class Run:
             p, record = {**p, "seed": seed}, {**record, "seed": seed}
         else:
             record = dict(record)
-        link = Link.checked(p["rtt"] / 2, p["loss"], self._loss_by_sender, self._rules, p["jitter"], p["seed"])
+        link = Link.checked(
+            p["rtt"] / 2, p["loss"], self._loss_by_sender, self._rules, p["jitter"], p["seed"], p["reorder"], p["reorder_delay"]
+        )
         net = Network(link)
         extra = self.scenario.builder(net, self.profile, p) or {}
         _check_rule_senders(p["drop"], net)

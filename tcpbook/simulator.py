@@ -70,6 +70,14 @@ class Simulator:
             raise SimulationError(f"cannot schedule at {at_ns / NS} s, before now ({self.now} s)")
         heapq.heappush(self._queue, (at_ns, next(self._sequence), callback, args))
 
+    def pending(self) -> list[tuple[Callable[..., Any], tuple[Any, ...]]]:
+        """What is still to do, in no particular order: (callback, args) pairs."""
+        return [(callback, args) for _, _, callback, args in self._queue]
+
+    def clear(self) -> None:
+        """Forget everything still to do: the run ends here."""
+        self._queue.clear()
+
     def peek(self) -> float | None:
         """Time of the next event in seconds, or None when nothing is left."""
         return self._queue[0][0] / NS if self._queue else None

@@ -118,9 +118,17 @@ TRANSITIONS: tuple[Arc, ...] = (
     *(Arc(s, E.ABORT, "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.LISTEN, S.SYN_SENT)),
     *(Arc(s, E.ABORT, "", S.CLOSED, Phase.RESET, "§3.10.5: no RST sent") for s in (S.CLOSING, S.LAST_ACK, S.TIME_WAIT)),
     *(
-        Arc(s, E.USER_TIMEOUT, "RST", S.CLOSED, Phase.RESET, _GIVE_UP)
+        Arc(s, E.USER_TIMEOUT, "", S.CLOSED, Phase.RESET, _GIVE_UP)
         for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
     ),
+    # RFC 1122 §4.2.3.6 keepalive: no answer to keepcnt probes; Linux resets the peer.
+    *(
+        Arc(s, E.KEEPALIVE_TIMEOUT, "RST", S.CLOSED, Phase.RESET, "keepalive probes unanswered: ETIMEDOUT (Linux sends RST)")
+        for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
+    ),
+    # RFC 6191 (Linux tcp_timewait_state_process): a SYN with a newer sequence number for
+    # the 4-tuple ends TIME-WAIT, and the listener takes it as a new connection.
+    Arc(S.TIME_WAIT, E.RCV_NEW_SYN, "", S.CLOSED, Phase.CLOSE, "newer SYN reuses the 4-tuple (RFC 6191)"),
     # Not in RFC 9293: Linux drops a FIN-WAIT-2 socket whose application has closed it
     # (an orphan, nobody can read) after tcp_fin_timeout, so a peer that never closes
     # cannot pin it forever.  A half-closed socket (shutdown) waits as the RFC says.

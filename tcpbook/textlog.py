@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .events import AppEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+from .events import AppEvent, CwndEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent
 
 if TYPE_CHECKING:  # pragma: no cover - the Trace imports this module, not the other way
     from .trace import Trace
@@ -42,8 +42,9 @@ def _who(endpoint: str, peer: str | None) -> str:
     return endpoint if peer is None else f"{endpoint}({peer})"
 
 
-def format_event(e: object, *, timers: bool = False) -> str | None:
-    """One line for one event, or None when the event is not shown."""
+def format_event(e: object, *, timers: bool = False, cwnd: bool = False) -> str | None:
+    """One line for one event, or None when the event is not shown (timer events only
+    with ``timers``, congestion-window changes only with ``cwnd``)."""
     if isinstance(e, SegmentEvent):
         return format_segment(e)
     if isinstance(e, StateEvent):
@@ -57,6 +58,9 @@ def format_event(e: object, *, timers: bool = False) -> str | None:
     if isinstance(e, TimerEvent) and timers:
         tail = f" -> {e.deadline:.6f} ({e.duration:g} s)" if e.action == "set" and e.deadline is not None else ""
         return f"{e.t:11.6f} {_who(e.endpoint, e.peer)}: timer {e.timer} {e.action}{tail}"
+    if isinstance(e, CwndEvent) and cwnd:
+        ssthresh = "infinite" if e.ssthresh is None else e.ssthresh
+        return f"{e.t:11.6f} {_who(e.endpoint, e.peer)}: cwnd {e.cwnd} ssthresh {ssthresh} ({e.reason})"
     return None
 
 
@@ -78,12 +82,13 @@ def format_outcome(trace: Trace) -> list[str]:
     return lines
 
 
-def format_trace(trace: Trace, *, timers: bool = False) -> str:
-    """Every segment, state change, app event and note (timers with ``timers=True``)."""
+def format_trace(trace: Trace, *, timers: bool = False, cwnd: bool = False) -> str:
+    """Every segment, state change, app event and note (timers with ``timers=True``,
+    congestion-window changes with ``cwnd=True``)."""
     lines = [f"# scenario {trace.params.get('scenario', '?')}: " + " ".join(
         f"{k}={v}" for k, v in trace.params.items() if k != "scenario" and v not in (None, [], ()))]
     for e in trace.events:
-        line = format_event(e, timers=timers)
+        line = format_event(e, timers=timers, cwnd=cwnd)
         if line is not None:
             lines.append(line)
     lines.extend(format_outcome(trace))

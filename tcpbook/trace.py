@@ -173,7 +173,7 @@ class Trace:
         """The documented JSON document as Python objects (see README, "Trace JSON")."""
         events = [e.to_dict() for e in self.events]
         return {
-            "schema": "tcpbook-trace/1",
+            "schema": "tcpbook-trace/2",
             "params": self.params,
             "endpoints": list(self.endpoints),
             "events": events,
@@ -208,6 +208,6 @@ class Trace:
         """SHA-256 of the JSON form: two runs are identical iff their digests are."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
-    def to_text(self, *, timers: bool = False) -> str:
+    def to_text(self, *, timers: bool = False, cwnd: bool = False) -> str:
         """The run as tcpdump-like lines (see :func:`tcpbook.textlog.format_trace`)."""
-        return format_trace(self, timers=timers)
+        return format_trace(self, timers=timers, cwnd=cwnd)

@@ -119,6 +119,8 @@ class Event(Word):
     TIMEOUT = "timeout"  # §3.10.8 RETRANSMISSION TIMEOUT: resend the oldest unacknowledged segment
     USER_TIMEOUT = "user timeout"  # §3.10.8 USER TIMEOUT: retries or time budget exhausted, give up
     TIME_WAIT_TIMEOUT = "timeout=2MSL"  # §3.10.8 TIME-WAIT TIMEOUT (Linux: a fixed 60 s)
+    KEEPALIVE_TIMEOUT = "keepalive timeout"  # RFC 1122 §4.2.3.6: the peer answered no probe; Linux sends a RST
+    RCV_NEW_SYN = "rcv newer SYN"  # TIME-WAIT: a SYN with a newer sequence number reuses the 4-tuple (RFC 6191)
     FIN_WAIT_2_TIMEOUT = "fin-wait-2 timeout"  # Linux tcp_fin_timeout for an orphaned FIN-WAIT-2 socket; not in the RFC
 
 
@@ -130,6 +132,8 @@ class Timer(Word):
     DELAYED_ACK = "delayed-ack"  # RFC 1122 §4.2.3.2: hold a lone ACK back, hoping to piggy-back it
     PERSIST = "persist"  # §3.8.6.1: probe a zero window
     FIN_WAIT_2 = "fin-wait-2"  # Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped
+    TLP = "tlp"  # RFC 8985 §7: the tail loss probe, about 2·SRTT after the last send
+    KEEPALIVE = "keepalive"  # RFC 1122 §4.2.3.6: probe an idle connection (SO_KEEPALIVE)
 
 
 class TimerAction(Word):
@@ -184,11 +188,31 @@ class NoteKind(Word):
     FAST_RETRANSMIT = "fast-retransmit"  # RFC 5681 §3.2: duplicate ACKs (field count) resend the hole
     DATA_AFTER_CLOSE = "data-after-close"  # RFC 2525 §2.17: data for a socket nobody reads: RST
     ORPHAN_TIMEOUT = "orphan-timeout"  # Linux tcp_fin_timeout dropped an orphaned FIN-WAIT-2 socket
+    KEEPALIVE_ONLY = "keepalive-only"  # the run stops: nothing is left but answered keepalive probes, forever
+    ORPHAN_GAVE_UP = "orphan-gave-up"  # a socket its program closed ran out of retransmissions: nobody is told
+    KEEPALIVE_GAVE_UP = "keepalive-gave-up"  # RFC 1122 §4.2.3.6: keepcnt probes unanswered (field count)
+    TIME_WAIT_REUSED = "time-wait-reused"  # RFC 6191 / Linux tcp_timewait_state_process: a newer SYN ends TIME-WAIT
+    TIME_WAIT_KILLED = "time-wait-killed"  # RFC 1337: a RST ended TIME-WAIT early (Linux tcp_rfc1337 = 0)
+    LINGER_ABORT = "linger-abort"  # SO_LINGER {1, 0}: close() aborts with a RST
+    HOST_REBOOTED = "host-rebooted"  # the crashed host is back, with no connections
     HOST_CRASHED = "host-crashed"  # the whole host died: no FIN, no RST, every buffer lost
     ARRIVED_AT_DEAD_HOST = "arrived-at-dead-host"  # a segment reached a host that had crashed meanwhile
     CAPTURE_WARNING = "capture-warning"  # an imported capture: something it cannot show (lost packets, one direction …)
     CAPTURE_OPTIONS = "capture-options"  # an imported capture: the TCP options a side offered on its SYN
     MID_CONNECTION = "mid-connection"  # an imported capture starts after the handshake: states assumed
+
+
+class CwndChange(Word):
+    """Why the congestion window or ssthresh changed, as a :class:`~tcpbook.events.CwndEvent` records it."""
+
+    SLOW_START = "slow start"  # RFC 5681 §3.1: +1 segment per segment acknowledged
+    AVOIDANCE = "congestion avoidance"  # RFC 5681 §3.1 / CUBIC: about +1 segment per round trip
+    FAST_RETRANSMIT = "fast retransmit"  # RFC 5681 §3.2: three duplicate ACKs; ssthresh from the loss
+    RECOVERY = "fast recovery"  # RFC 6582: inflated by duplicate ACKs, deflated by partial ACKs
+    RECOVERED = "recovery over"  # RFC 6582 step 6: the whole flight acknowledged, cwnd = ssthresh
+    TIMEOUT = "retransmission timeout"  # RFC 5681 §3.1: cwnd to 1 segment, slow start again
+    IDLE = "idle restart"  # RFC 5681 §4.1: after an idle RTO, the window is stale
+    TLP = "tail loss repaired"  # RFC 8985 / Linux: a loss the tail loss probe repaired reduces cwnd
 
 
 class Queue(Word):

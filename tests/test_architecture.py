@@ -25,7 +25,7 @@ TIERS: list[list[str]] = [
     ["textlog", "outcome"],
     ["trace"],
     ["endpoint.effects"],
-    ["endpoint.timers", "endpoint.rtt", "endpoint.sendspace", "endpoint.receivespace"],
+    ["endpoint.timers", "endpoint.rtt", "endpoint.sendspace", "endpoint.receivespace", "endpoint.congestion"],
     ["endpoint.sender"],
     ["endpoint.usercalls", "endpoint.arrival", "endpoint.timeouts"],
     ["endpoint.connection"],

@@ -613,3 +613,28 @@ def test_packets_the_capture_missed_are_said_and_stop_the_digests(tmp_path):
         trace = read_capture(_write_raw(tmp_path / "missed.pcap", kept))
     assert trace.outcome.stats["digests"] == "not computed: bytes the client sent are missing from the capture"
     assert trace.outcome.endpoints["client"].md5_sent == DIGEST_UNKNOWN
+
+
+def test_data_after_the_senders_fin_is_not_part_of_its_stream(tmp_path):
+    """Found by the attack suite: a segment with 256 bytes after the client's FIN was
+    counted as stream data (2257 bytes "sent", the server "delivering" the FIN as a byte).
+    No TCP sends after its FIN; the segment is shown, ignored, and said."""
+    c, s, cp, sp = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02", 40000, 80
+    a, b = 1000, 5000
+    packets = [
+        factory.ipv4_tcp(c, s, cp, sp, a, 0, 0x02),
+        factory.ipv4_tcp(s, c, sp, cp, b, a + 1, 0x12),
+        factory.ipv4_tcp(c, s, cp, sp, a + 1, b + 1, 0x10),
+        factory.ipv4_tcp(c, s, cp, sp, a + 1, b + 1, 0x18, factory.stream(0, 2000)),
+        factory.ipv4_tcp(s, c, sp, cp, b + 1, a + 2001, 0x10),
+        factory.ipv4_tcp(c, s, cp, sp, a + 2001, b + 1, 0x11),
+        factory.ipv4_tcp(s, c, sp, cp, b + 1, a + 2002, 0x11),
+        factory.ipv4_tcp(c, s, cp, sp, a + 2002, b + 2, 0x10, factory.stream(2000, 256)),
+    ]
+    path = tmp_path / "after-fin.pcap"
+    path.write_bytes(factory.pcap_bytes([(i * 1000, factory.ethernet(p)) for i, p in enumerate(packets)]))
+    with pytest.warns(CaptureWarning, match="data after their sender's FIN"):
+        trace = read_capture(path)
+    assert trace.segments[-1].drop_reason == "ignored: data beyond the sender's FIN"
+    client, server = trace.outcome.endpoints["client"], trace.outcome.endpoints["server"]
+    assert client.bytes_sent == server.bytes_delivered == 2000

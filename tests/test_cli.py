@@ -36,6 +36,15 @@ def test_run_prints_a_readable_conversation_with_retransmissions(capsys):
     assert "digests match" in out
 
 
+def test_run_cwnd_prints_the_congestion_window_as_it_changes(capsys):
+    code, out, _ = run(capsys, "run", "transfer", "--bytes", "60000", "--drop", "client:DATA:15", "--cc", "reno", "--cwnd")
+    assert code == 0
+    assert "client(server): cwnd 11 ssthresh infinite (slow start)" in out
+    assert "(fast retransmit)" in out and "(recovery over)" in out
+    code, out, _ = run(capsys, "run", "transfer", "--bytes", "60000")
+    assert code == 0 and ": cwnd " not in out
+
+
 def test_run_json_validates_and_matches_the_python_api(capsys):
     code, out, _ = run(capsys, "run", "handshake", "--drop", "client:ACK:1", "--drop", "server:SYN-ACK:2", "--json")
     doc = json.loads(out)

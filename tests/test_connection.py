@@ -115,7 +115,7 @@ def test_old_data_below_rcv_nxt_is_unacceptable_answered_with_an_ack_and_dropped
 
 
 def test_data_beyond_the_window_is_unacceptable():
-    h = established(rcv_buffer=1000)
+    h = established(rcvbuf=1000)
     h.arrive(from_server(ACK, 301 + 5000, 101, b"y" * 10))
     assert h.sent() == [(ACK, 101, 301, 0)] and h.conn.rcv.out_of_order == {}
 
@@ -318,13 +318,29 @@ def test_a_zero_window_starts_the_persist_timer_whose_probe_asks_for_the_window(
     assert h.sent() == [(ACK | PSH, 101, 301, 100)] and Timer.PERSIST in h.timers_cancelled()
 
 
-def test_a_data_retransmission_timeout_backs_off_and_resends_the_oldest_segment():
-    h = established()
+def test_a_data_retransmission_timeout_backs_off_and_resends_from_snd_una_in_slow_start():
+    h = established(tlp=False)
     h.call("send", b"r" * 3000, at=0.2)
+    assert [s[1] for s in h.sent()] == [101, 1561, 3021]
     rto = h.conn.sender.rtt.rto
     h.fire(Timer.RTO, at=0.2 + rto)
+    # RFC 6298 §5.5: RTO doubled; RFC 5681 §3.1: cwnd 1 segment — only the oldest goes again
     assert h.sent() == [(ACK | PSH, 101, 301, 1460)]
     assert h.timers_set() == [(Timer.RTO, 2 * rto)]
+    assert h.conn.sender.cc.cwnd == 1 and h.conn.sender.cc.ssthresh == 7  # CUBIC: 0.7 x cwnd 10
+    h.arrive(from_server(ACK, 301, 1561), at=0.2 + rto + 0.1)
+    # slow start: cwnd 2 — the rest of the old flight goes again (go-back-N, as Linux marks it lost)
+    assert [(s[1], s[3]) for s in h.sent()] == [(1561, 1460), (3021, 80)]
+
+
+def test_a_tail_loss_probe_resends_the_last_segment_before_the_rto():
+    h = established()
+    h.call("send", b"t" * 3000, at=0.2)
+    srtt = h.conn.sender.rtt.srtt
+    assert h.timers_set() == [(Timer.TLP, pytest.approx(min(2 * srtt + 0.002, h.conn.sender.rtt.rto)))]
+    h.fire(Timer.TLP, at=0.4)
+    assert h.sent() == [(ACK | PSH, 3021, 301, 80)]  # the last segment: its ACK tells what was lost
+    assert h.timers_set() == [(Timer.RTO, h.conn.sender.rtt.rto)]  # then the RTO, from now
 
 
 def test_every_move_is_decided_by_the_table():

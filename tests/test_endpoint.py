@@ -185,7 +185,7 @@ def test_mss_segmentation_and_cumulative_acks():
 
 
 def test_the_send_window_limits_what_is_in_flight():
-    t = simulate("transfer", bytes=10000, mss=1000, rcv_buffer=3000)
+    t = simulate("transfer", bytes=10000, mss=1000, rcvbuf=3000)
     before_first_ack = [s for s in segs(t, "client") if s[5] and s[0] < 0.2]
     assert [s[3] for s in before_first_ack] == [101, 1101, 2101]
     assert t.outcome.digest_match
@@ -207,16 +207,20 @@ def test_lost_segment_is_buffered_around_and_delivered_in_order():
 
 
 def test_rto_from_the_handshake_sample_and_karn_backoff():
-    # one segment, lost every time: retransmitted at RTO, 2*RTO, 4*RTO ...
-    t = simulate("transfer", bytes=1460, drop=["client:DATA:*"], data_retries=3)
+    # one segment, lost every time: a tail loss probe, then retransmitted at RTO, 2*RTO ...
+    t = simulate("transfer", bytes=1460, drop=["client:DATA:*"], retries2=3)
     data = [s for s in segs(t, "client") if s[5]]
-    # RTT sample 0.1 s from the SYN: SRTT 0.1, RTTVAR 0.05, RTO = 0.1 + max(0.2, 4*0.05) = 0.3
-    assert [s[0] for s in data] == pytest.approx([0.1, 0.4, 1.0, 2.2])
-    # tcp_retries2=3: give up at the first expiry at or after (2**4 - 1) * 0.2 = 3 s
+    # RTT sample 0.1 s from the SYN: SRTT 0.1, RTTVAR 0.05, RTO = 0.1 + max(0.2, 4*0.05) = 0.3.
+    # The probe is due at 2*SRTT + 200 ms (one segment out) = 0.4 s, but the RTO is sooner:
+    # probe at 0.1 + 0.3; then the RTO runs from the probe and doubles: 0.7, 1.3, 2.5
+    assert [s[0] for s in data] == pytest.approx([0.1, 0.4, 0.7, 1.3, 2.5])
+    assert [e.timer for e in t.timers if e.endpoint == "client" and e.action == "fired"][:2] == ["tlp", "rto"]
+    # tcp_retries2=3 is a time budget: (2**4 - 1) * 0.2 = 3 s from the first send; the first
+    # expiry after 3.1 s gives up (4.9 s) — ETIMEDOUT, and no RST (Linux tcp_write_err)
     client = t.outcome.endpoints["client"]
     assert (client.final_state, client.error) == ("CLOSED", "ETIMEDOUT")
-    rst = [s for s in segs(t, "client") if "RST" in s[2]][0]
-    assert rst[0] == pytest.approx(4.6)
+    assert t.states_of("client")[-1].t == pytest.approx(4.9)
+    assert not [s for s in segs(t, "client") if "RST" in s[2]]
 
 
 def test_karn_no_rtt_sample_from_a_retransmitted_segment():
@@ -229,9 +233,9 @@ def test_karn_no_rtt_sample_from_a_retransmitted_segment():
     net.add(Endpoint("server", LINUX, isn=300), Server(close_on_eof=False))
     net.run()
     conn = client.connection("server")
-    # only the SYN gave a sample; the retransmitted data's ACK did not
+    # only the SYN gave a sample; the ACK of the tail loss probe's retransmission did not
     assert conn.sender.rtt.srtt == pytest.approx(0.1)
-    assert conn.sender.rtt.rto == pytest.approx(0.6)  # still backed off
+    assert conn.sender.rtt.rto == pytest.approx(0.3)  # a probe is not a timeout: no backoff
 
 
 def test_duplicate_segments_are_discarded_and_re_acked():
@@ -244,12 +248,22 @@ def test_duplicate_segments_are_discarded_and_re_acked():
 
 
 def test_delayed_ack_waits_for_a_second_segment_or_the_timer():
-    t = simulate("transfer", bytes=1460, delayed_ack=True)
+    # past Linux's quick-ACK start (quickack=0 here): one segment waits for the 40 ms timer …
+    t = simulate("transfer", bytes=1460, quickack=0)
     ack = [s for s in segs(t, "server") if s[2] == "ACK"][0]
     assert ack[0] == pytest.approx(0.15 + 0.04)
-    t2 = simulate("transfer", bytes=2 * 1460, delayed_ack=True)
+    # … a second full segment is ACKed at once, both together
+    t2 = simulate("transfer", bytes=2 * 1460, quickack=0)
     acks = [s for s in segs(t2, "server") if s[2] == "ACK"]
     assert [(round(a[0], 6), a[4]) for a in acks] == [(0.15, 101 + 2 * 1460)]
+
+
+def test_linux_acks_the_first_segments_at_once_in_quick_ack_mode():
+    t = simulate("transfer", bytes=3 * 1460)
+    acks = [(round(a[0], 6), a[4]) for a in segs(t, "server") if a[2] == "ACK"]
+    assert acks == [(0.15, 1561), (0.15, 3021), (0.15, 4481)]
+    rfc = simulate("transfer", bytes=3 * 1460, profile="rfc", mss=1460)  # no quick ACKs: every second segment
+    assert [a[4] for a in segs(rfc, "server") if a[2] == "ACK"] == [3021, 4481]
 
 
 def test_receiver_never_retransmits_on_a_timer():
@@ -494,29 +508,50 @@ def test_send_on_a_listening_socket_names_the_missing_foreign_socket():
 # -- the listener's queues -----------------------------------------------------------------
 
 
-def test_syn_flood_fills_the_syn_queue_and_drops_legitimate_clients():
-    t = simulate("syn-flood", attack_rate=50, attack_duration=20, clients=5, syn_backlog=16)
+def test_syn_flood_fills_the_syn_queue_and_drops_legitimate_clients_with_cookies_off():
+    t = simulate("syn-flood", attack_rate=50, attack_duration=20, clients=5, backlog=16, syncookies=False, attack_pattern="even")
     stats = t.outcome.stats
     assert stats["syn_dropped_syn_queue_full"] > 0
     # each legitimate client's first SYN was dropped: none connected at its first try
     assert all(ct > 1.0 for ct in stats["connect_times"])
-    dropped_legit = [n for n in t.notes if n.text.startswith("SYN from client-") and "SYN queue full" in n.text]
+    dropped_legit = [n for n in t.notes if n.kind == "syn-dropped" and n.peer.startswith("client-") and n.queue == "syn"]
     assert dropped_legit
-    # the queue never held more than its capacity: at most 16 SYN,ACKs outstanding
-    first_synacks = [e for e in t.segments if e.kind == "SYN-ACK" and not e.retransmission and e.t < 20]
-    assert len(first_synacks) <= 16 + 5
+    # the queue never held more than its capacity (Linux: backlog + 1, as qlen > backlog means full)
+    from tcpbook.book import queue_occupancy
+
+    assert max(queue_occupancy(t)[1]) == 17
 
 
-def test_syn_cookies_keep_no_state_and_do_not_retransmit():
-    t = simulate("syn-flood", attack_rate=50, attack_duration=20, clients=5, syn_backlog=16, syncookies=True)
+def test_a_flood_prunes_old_requests_after_two_syn_ack_retries():
+    # reqsk_timer_handler: with the queue more than half full and few young requests, a
+    # request gets 2 retries instead of 5 — SYN,ACKs at 0, 1, 3 s and dropped at 7 s, not 63 s
+    t = simulate("syn-flood", attack_rate=50, attack_duration=20, clients=1, backlog=16, syncookies=False, attack_pattern="even")
+    lifetimes = []
+    for e in t.state_changes:
+        if e.endpoint == "server" and e.peer == "spoofed-0":
+            lifetimes.append((e.t, e.state, e.cause))
+    born, died = lifetimes[0][0], lifetimes[-1][0]
+    assert (lifetimes[-1][1], lifetimes[-1][2]) == ("CLOSED", "user timeout")
+    assert died - born == pytest.approx(7.0)
+    synacks = [s.t - born for s in t.segments if s.dst == "spoofed-0" and s.kind == "SYN-ACK"]
+    assert synacks == pytest.approx([0, 1, 3])
+    # without a flood the same request would have lived 63 s (tcp_synack_retries = 5)
+    quiet = simulate("handshake", drop=["client:ACK:*"])
+    server_path = quiet.states_of("server", "client")
+    assert server_path[-1].t - server_path[0].t == pytest.approx(63.0)
+
+
+def test_syn_cookies_are_the_default_and_keep_no_state_and_do_not_retransmit():
+    t = simulate("syn-flood", attack_rate=50, attack_duration=20, clients=5, backlog=16)  # tcp_syncookies = 1
     stats = t.outcome.stats
     assert stats["cookies_sent"] > 0 and stats["syn_dropped_syn_queue_full"] == 0
     assert stats["legitimate_served"] == 5
     assert stats["connect_times"] == pytest.approx([0.1] * 5)
-    # only the 16 queued requests are ever retransmitted; cookie SYN,ACKs never are
-    retransmitted_to = {e.dst for e in t.segments if e.kind == "SYN-ACK" and e.retransmission}
-    assert len(retransmitted_to) <= 16
-    assert stats["cookies_accepted"] == 5
+    # cookies only once the queue is full; cookie SYN,ACKs are never retransmitted
+    first_cookie = next(n.t for n in t.notes if n.kind == "syn-cookie-sent")
+    assert first_cookie > 0 and t.outcome.stats["cookies_accepted"] == 5
+    cookie_isns = {n.cookie for n in t.notes if n.kind == "syn-cookie-sent"}
+    assert not [e for e in t.segments if e.kind == "SYN-ACK" and e.retransmission and e.seq in cookie_isns]
 
 
 def test_accept_queue_full_drops_syns():
@@ -524,19 +559,21 @@ def test_accept_queue_full_drops_syns():
     from tcpbook.link import Link
     from tcpbook.network import Network
 
-    profile = get_profile("linux", accept_backlog=1)
+    # listen(fd, 2): Linux's queues are full when they hold *more* than the backlog (3)
+    profile = get_profile("linux", backlog=2, syncookies=False)
     net = Network(Link(delay=0.05))
     server = net.add(Endpoint("server", profile))
     net.at(0.0, server.listen, 0.0, 80)  # nobody ever accepts
-    for i, at in enumerate((0.0, 0.01, 0.3)):
+    for i, at in enumerate((0.0, 0.01, 0.02, 0.115, 0.3)):
         net.add(Endpoint(f"c{i}", profile, isn=1000 * i), Client(after_send=None, connect_at=at))
     net.run(until=0.5)
     listener = server.listeners[80]
-    assert [c.peer for c in listener.accept_queue] == ["c0"]
-    # c1 completed its handshake too late: its final ACK is ignored, it stays half-open
+    assert [c.peer for c in listener.accept_queue] == ["c0", "c1", "c2"]
+    # c3 completed its handshake when the accept queue was full: its final ACK is ignored
+    # (tcp_abort_on_overflow = 0), it stays half-open and its SYN,ACK timer will retry
     assert listener.stats["ack_dropped_accept_queue_full"] == 1
-    assert listener.syn_queue[("c1", 40000)].state is State.SYN_RECEIVED
-    # c2 comes when the accept queue is full: its SYN is dropped
+    assert listener.syn_queue[("c3", 40000)].state is State.SYN_RECEIVED
+    # c4 comes when the accept queue is full: its SYN is dropped
     assert listener.stats["syn_dropped_accept_queue_full"] == 1
 
 

@@ -81,11 +81,22 @@ def test_a_rule_does_not_reshuffle_later_random_losses():
     assert db[0] and da[1:] == db[1:]
 
 
-def test_jitter_can_reorder():
+def test_jitter_varies_the_delay_but_one_path_stays_in_order():
     link = Link(delay=0.05, jitter=0.1, seed=2)
     arrivals = [link.decide(seg(), 0.001 * i).arrival for i in range(20)]
-    assert arrivals != sorted(arrivals)
-    assert all(0.05 <= a - 0.001 * i < 0.15 for i, a in enumerate(arrivals))
+    assert arrivals == sorted(arrivals)  # a FIFO: never ahead of an earlier segment
+    delays = [a - 0.001 * i for i, a in enumerate(arrivals)]
+    assert all(0.05 <= d < 0.15 + 0.02 for d in delays) and len({round(d, 9) for d in delays}) > 10
+
+
+def test_reordering_only_on_the_second_path():
+    link = Link(delay=0.05, reorder=0.3, reorder_delay=0.02, seed=5)
+    arrivals = [link.decide(seg(), 0.001 * i).arrival for i in range(40)]
+    assert arrivals != sorted(arrivals)  # some segments took the longer path and were overtaken
+    late = [a for i, a in enumerate(arrivals) if abs(a - 0.001 * i - 0.07) < 1e-9]
+    assert 4 <= len(late) <= 20  # about 30 % of 40
+    main_path = [a for a in arrivals if a not in late]
+    assert main_path == sorted(main_path)
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,8 @@ def test_every_parameter_can_be_overridden_by_name():
         value = getattr(base, name)
         if isinstance(value, bool):
             new = not value
+        elif isinstance(value, str):
+            new = "reno" if value != "reno" else "cubic"
         elif value is None:
             new = 3
         elif isinstance(value, int):

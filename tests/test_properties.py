@@ -15,7 +15,7 @@ rule = st.builds(
 )
 runs = st.fixed_dictionaries(
     {
-        "scenario": st.sampled_from(["full", "close", "half-close", "simultaneous-close", "transfer", "handshake"]),
+        "scenario": st.sampled_from(["full", "close", "half-close", "simultaneous-close", "transfer", "handshake", "exit"]),
         "loss": st.sampled_from([0.0, 0.05, 0.2, 0.5]),
         "drop": st.lists(rule, max_size=3),
         "seed": st.integers(0, 10_000),
@@ -24,6 +24,10 @@ runs = st.fixed_dictionaries(
         "profile": st.sampled_from(["linux", "rfc"]),
         "jitter": st.sampled_from([0.0, 0.0, 0.08]),
         "delayed_ack": st.booleans(),
+        "cc": st.sampled_from(["cubic", "reno", "none"]),
+        "initcwnd": st.sampled_from([1, 4, 10]),
+        "reorder": st.sampled_from([0.0, 0.0, 0.2]),
+        "tlp": st.booleans(),
     }
 )
 
@@ -64,8 +68,10 @@ def test_every_run_ends_and_complete_runs_deliver_exactly_what_was_sent(params):
     out = trace.outcome
     assert out.end_time < 10_000  # it ended, in virtual time too
     client, server = out.endpoints["client"], out.endpoints["server"]
-    if params["scenario"] in ("full", "close", "half-close"):
-        clean = client.error is None and server.error is None
+    if params["scenario"] in ("full", "close", "half-close", "exit"):
+        # (a socket its program closed may give up without telling anyone: not clean)
+        orphan_gave_up = any(n.kind == "orphan-gave-up" for n in trace.notes)
+        clean = client.error is None and server.error is None and not orphan_gave_up
         both_closed = client.final_state == "CLOSED" and server.final_state == "CLOSED"
         if clean and both_closed:
             # both ends report the connection complete: every byte arrived, intact
@@ -95,9 +101,15 @@ def test_acks_never_acknowledge_what_was_not_sent(params):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**31), st.sampled_from(["full", "half-close", "syn-flood"]), st.sampled_from([0.0, 0.1, 0.3]))
-def test_same_inputs_and_seed_give_the_identical_trace(seed, name, loss):
-    params = {"seed": seed, "loss": loss}
+@given(
+    st.integers(0, 2**31),
+    st.sampled_from(["full", "half-close", "syn-flood", "exit", "crash", "time-wait-reuse"]),
+    st.sampled_from([0.0, 0.1, 0.3]),
+    st.sampled_from([0.0, 0.05]),
+    st.sampled_from([0.0, 0.2]),
+)
+def test_same_inputs_and_seed_give_the_identical_trace(seed, name, loss, jitter, reorder):
+    params = {"seed": seed, "loss": loss, "jitter": jitter, "reorder": reorder}
     if name == "syn-flood":
         params.update(attack_duration=2.0, clients=2)
     assert simulate(name, **params).to_json() == simulate(name, **params).to_json()
@@ -115,7 +127,7 @@ def test_same_inputs_and_seed_give_the_identical_trace(seed, name, loss):
 def test_the_syn_queue_never_holds_more_than_its_backlog(rate, backlog, synack_retries, cookies, seed, pattern):
     trace = simulate(
         "syn-flood", attack_rate=rate, attack_duration=3.0, clients=2, client_interval=0.5, client_start=1.0,
-        syn_backlog=backlog, synack_retries=synack_retries, syncookies=cookies, seed=seed, attack_pattern=pattern,
+        backlog=backlog, synack_retries=synack_retries, syncookies=cookies, seed=seed, attack_pattern=pattern,
     )
     half_open, peak, now = 0, 0, 0.0
     for change in trace.state_changes:
@@ -130,7 +142,7 @@ def test_the_syn_queue_never_holds_more_than_its_backlog(rate, backlog, synack_r
             half_open -= 1
     peak = max(peak, half_open)
     assert half_open >= 0
-    assert peak <= backlog
+    assert peak <= backlog + 1  # Linux's test is qlen > backlog (inet_csk_reqsk_queue_is_full)
     if cookies:
         # a stateless answer never fails a legitimate client (no loss here)
         assert trace.outcome.stats["legitimate_served"] == 2

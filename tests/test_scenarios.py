@@ -101,7 +101,7 @@ def test_syn_flood_poisson_arrivals_keep_the_mean_rate():
     assert abs(len(spoofed) - 2000) < 4 * 2000**0.5  # Poisson count: mean 2000, sd ~45
     gaps = [b - a for a, b in zip(spoofed, spoofed[1:])]
     assert len(set(round(g, 9) for g in gaps)) > 100  # not evenly spaced
-    even = simulate("syn-flood", attack_rate=100, attack_duration=20, clients=1)
+    even = simulate("syn-flood", attack_rate=100, attack_duration=20, clients=1, attack_pattern="even")
     assert even.outcome.stats["spoofed_syns"] == 2000
     with pytest.raises(ParameterError, match="attack_pattern"):
         simulate("syn-flood", attack_pattern="bursty")

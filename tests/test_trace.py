@@ -33,7 +33,7 @@ def test_the_schema_speaks_the_vocabulary():
 
 
 def test_notes_carry_typed_facts_not_just_text():
-    t = simulate("syn-flood", attack_rate=50, attack_duration=10, clients=12, client_interval=0.5, syncookies=False, syn_backlog=8)
+    t = simulate("syn-flood", attack_rate=50, attack_duration=10, clients=12, client_interval=0.5, syncookies=False, backlog=8)
     refused = [n for n in t.notes if n.kind == "syn-dropped"]
     assert refused and all(n.queue == "syn" for n in refused)
     # the sender is a field: client-1 is never confused with client-10

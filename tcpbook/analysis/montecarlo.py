@@ -468,14 +468,14 @@ def sweep_transfer(
     """Data transfer (scenario ``transfer``, ``nbytes`` bytes) with the event simulator.
 
     Metrics: ``transmissions_per_segment`` (data segments sent / distinct segments;
-    model: the truncated geometric mean with the profile's ``data_retries``),
+    model: the truncated geometric mean with the profile's ``retries2``),
     ``p_complete``, ``completion_time`` (s, over completed runs) and ``goodput``
     (bytes/s, 0 for a run that never completed).  Completion time and goodput have no
     closed-form model here.
     """
     loss_list = _values("losses", losses, check_probability)
     n = _check_trials(trials)
-    retries = get_profile(params.get("profile", "linux")).data_retries
+    retries = get_profile(params.get("profile", "linux")).retries2
     rows = []
     for index, loss in enumerate(loss_list):
         seeds = _trial_seeds(_point_seed(seed, index), n)
@@ -577,7 +577,7 @@ def sweep_teardown(
 
 def sweep_syn_flood(
     attack_rates: Sequence[float] | float = (0.0, 0.5, 2.0, 10.0, 50.0),
-    syn_backlogs: Sequence[int] | int = (32, 128),
+    backlogs: Sequence[int] | int = (32, 128),
     syncookies: Sequence[bool] | bool = (False, True),
     seed: int = 0,
     *,
@@ -593,21 +593,21 @@ def sweep_syn_flood(
     within ``deadline`` seconds of their first SYN).  No closed-form model.
     """
     rates = _values("attack_rates", attack_rates, check_nonnegative)
-    backlogs = _values("syn_backlogs", syn_backlogs, lambda n, v: check_positive(n, v, integer=True, minimum=1))
+    backlogs = _values("backlogs", backlogs, lambda n, v: check_positive(n, v, integer=True, minimum=1))
     cookies = _values("syncookies", syncookies, _check_bool)
     grid = list(itertools.product(cookies, backlogs, rates))
     rows = []
     for cookie, backlog, rate in _progress(grid, len(grid), "syn flood", progress):
         trace = simulate(
-            "syn-flood", attack_rate=float(rate), syn_backlog=backlog, syncookies=cookie, seed=seed, **params
+            "syn-flood", attack_rate=float(rate), backlog=backlog, syncookies=cookie, seed=seed, **params
         )
         st = trace.outcome.stats
         clients = int(st["legitimate_clients"])
         quick = sum(1 for t in st["connect_times"] if t <= deadline)
-        base = {"engine": "event", "attack_rate": float(rate), "syn_backlog": backlog, "syncookies": cookie}
+        base = {"engine": "event", "attack_rate": float(rate), "backlog": backlog, "syncookies": cookie}
         rows.append(_prop_row(base, "served_share", int(st["legitimate_served"]), clients, None))
         rows.append(_prop_row(base, "served_within", quick, clients, None))
     return Table(
         [_clean(r) for r in rows],
-        ("engine", "attack_rate", "syn_backlog", "syncookies", "metric", "estimate", "ci_low", "ci_high", "n", "model"),
+        ("engine", "attack_rate", "backlog", "syncookies", "metric", "estimate", "ci_low", "ci_high", "n", "model"),
     )

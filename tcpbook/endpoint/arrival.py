@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..segment import ACK, FIN, RST, SYN, Segment, seq_diff
+from ..segment import ACK, FIN, RST, SEQ_SPACE, SYN, Segment, seq_diff
 from ..vocabulary import RECEIVING, TRANSMITTING, AppAction, Event, NoteKind, SocketError, State, Timer
 from .receivespace import Arrival
 
@@ -39,6 +39,9 @@ class SegmentArrives(_Self):
     def segment_arrives(self, seg: Segment, now: float) -> None:
         """SEGMENT ARRIVES (§3.10.7): SYN-SENT has its own rules (§3.10.7.3); every other
         state runs the checks of §3.10.7.4 in order, each of which may end processing."""
+        if self.keepalive_probes:
+            self.keepalive_answered = True
+        self.last_heard, self.keepalive_probes = now, 0  # the peer is alive
         if self.state is State.SYN_SENT:
             self.arrives_in_syn_sent(seg, now)
             return
@@ -82,7 +85,8 @@ class SegmentArrives(_Self):
             ack = space.una + seq_diff(seg.ack, space.una)
             if ack <= space.iss or ack > space.max:
                 if not seg.flags & RST:
-                    self.note(now, NoteKind.OLD_DUPLICATE, f"SYN,ACK acknowledges {seg.ack}, not our SYN: old duplicate, answered with RST", ack=seg.ack)
+                    what = "SYN,ACK" if seg.flags & SYN else "ACK"
+                    self.note(now, NoteKind.OLD_DUPLICATE, f"{what} acknowledges {seg.ack}, not our SYN: answered with RST", ack=seg.ack)
                     self.send_rst_for(seg)
                 return
             ack_ok = True
@@ -109,30 +113,45 @@ class SegmentArrives(_Self):
             self.timers.set(Timer.RTO, now, self.profile.synack_timeouts()[0])
 
     def arrives_in_time_wait(self, seg: Segment, now: float) -> None:
-        """TIME-WAIT (§3.10.7.4; Linux keeps a separate mini-socket, ``tcp_timewait_state_process``).
+        """TIME-WAIT, as Linux's separate mini socket does it (``tcp_timewait_state_process``).
 
-        "The only thing that can arrive in this state is a retransmission of the remote
-        FIN.  Acknowledge it, and restart the 2 MSL timeout."  A valid RST ends it (RFC 5961
-        exactness applies); a SYN gets a challenge ACK; anything else unacceptable an ACK.
+        RFC 9293: "The only thing that can arrive in this state is a retransmission of the
+        remote FIN.  Acknowledge it, and restart the 2 MSL timeout."  Linux, in detail:
+
+        * a RST carrying exactly RCV.NXT ends TIME-WAIT early (the "assassination" of RFC
+          1337) unless ``tcp_rfc1337`` is set; any other RST is ignored;
+        * a SYN (no ACK) with a sequence number beyond RCV.NXT is a new connection on the
+          same 4-tuple (RFC 6191): TIME-WAIT ends and the listener takes the SYN, with an
+          ISN above everything this connection sent;
+        * a bare ACK exactly at RCV.NXT restarts the timer; anything else (the peer's FIN
+          again, a stray segment) restarts it if it carries an ACK, and is answered with
+          an ACK.
         """
         seq = self.rcv.unwrap(seg.seq)
-        acceptable = self.rcv.acceptable(seq, seg.seg_len)
-        if seg.flags & RST:
-            if acceptable:
-                self.check_rst(seg, seq, now)
+        flags = seg.flags
+        if flags & RST:
+            if seq == self.rcv.nxt and not self.profile.rfc1337:
+                self.note(now, NoteKind.TIME_WAIT_KILLED, f"RST from {self.peer} ends TIME-WAIT early (RFC 1337; tcp_rfc1337 = 0)")
+                self.move(Event.RCV_RST, now)
             return
-        if seg.flags & SYN or not (acceptable or seg.flags & FIN):
-            self.send_ack()
+        if flags & SYN and not flags & ACK and seq > self.rcv.nxt and self._redeliver is not None:
+            isn = (self.sender.space.nxt + 65535 + 2) % SEQ_SPACE or 1  # Linux: tw_snd_nxt + 65535 + 2
+            self.note(now, NoteKind.TIME_WAIT_REUSED, f"newer SYN from {self.peer}: TIME-WAIT ends, the 4-tuple is reused (RFC 6191)")
+            self.move(Event.RCV_NEW_SYN, now)
+            self._redeliver(seg, now, isn)
             return
-        if not seg.flags & ACK or not self.check_ack(seg, now):
+        if seq == self.rcv.nxt and seg.seg_len == 0 and flags & ACK:
+            self._restart_time_wait(now)
             return
-        if seg.flags & FIN:
-            self.move(Event.RCV_FIN, now)
-            self.send_ack()
-            self.timers.cancel(Timer.TIME_WAIT)
-            self.timers.set(Timer.TIME_WAIT, now, self.profile.time_wait)
-        elif seg.payload:
-            self.send_ack()
+        if flags & FIN:
+            self.move(Event.RCV_FIN, now)  # the peer's FIN again: our last ACK was lost
+        if flags & ACK:
+            self._restart_time_wait(now)
+        self.send_ack()
+
+    def _restart_time_wait(self, now: float) -> None:
+        self.timers.cancel(Timer.TIME_WAIT)
+        self.timers.set(Timer.TIME_WAIT, now, self.profile.time_wait)
 
     def check_sequence(self, seg: Segment, seq: int, now: float) -> bool:
         """First check (§3.10.7.4): is the segment acceptable — does it overlap the window?
@@ -162,7 +181,7 @@ class SegmentArrives(_Self):
         one merely in the window earns a challenge ACK.  SYN-RECEIVED after a passive open
         returns to LISTEN; after an active open the connection was refused.  In ESTABLISHED,
         FIN-WAIT-1/2 and CLOSE-WAIT the application hears "connection reset"; CLOSING,
-        LAST-ACK and TIME-WAIT just close."""
+        LAST-ACK and TIME-WAIT just close: their application has closed, nobody is told."""
         if seq != self.rcv.nxt and self.state is not State.SYN_RECEIVED:
             self.send_ack()  # in window but not exact: challenge ACK
             return
@@ -180,8 +199,7 @@ class SegmentArrives(_Self):
         if self.state in RESET_IS_AN_ERROR:
             self.error = SocketError.ECONNRESET
             self.notify(AppAction.ERROR, now, detail=SocketError.ECONNRESET)
-        else:
-            self.notify(AppAction.CLOSED, now, detail="reset")
+        # CLOSING, LAST-ACK, TIME-WAIT: the application has closed already — nobody to tell
         self.move(Event.RCV_RST, now)
 
     def check_syn(self, seg: Segment, seq: int, now: float) -> bool:
@@ -274,8 +292,13 @@ class SegmentArrives(_Self):
 
     def _acknowledge_text(self, ack_now: bool, now: float) -> None:
         """ACK received data now, or hold the ACK back (RFC 1122 §4.2.3.2 delayed ACK: at
-        least every second segment, or when the timer fires)."""
-        if ack_now or not self.profile.delayed_ack or self.ack_pending >= 2:
+        least every second segment, or when the timer fires).  Linux starts a connection
+        in quick-ACK mode: its first data segments (up to 16) are ACKed at once, so the
+        sender's window can open quickly (``tcp_incr_quickack``)."""
+        if self.quickacks > 0:
+            self.quickacks -= 1
+            self.send_ack()
+        elif ack_now or not self.profile.delayed_ack or self.ack_pending >= 2:
             self.send_ack()
         elif Timer.DELAYED_ACK not in self.timers:
             self.timers.set(Timer.DELAYED_ACK, now, self.profile.delayed_ack_timeout)

@@ -56,8 +56,9 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
 
     __slots__ = (
         "endpoint", "profile", "cid", "local_port", "peer", "peer_port", "listener", "passive", "state", "error",
-        "established_at", "emit", "_forget", "ledger", "timers", "sender", "rcv", "read_closed", "advertised_window",
-        "ack_pending", "syn_attempt", "handshake_retransmitted", "synack_sent",
+        "established_at", "emit", "_forget", "ledger", "timers", "sender", "rcv", "read_closed",
+        "ack_pending", "syn_attempt", "handshake_retransmitted", "synack_sent", "quickacks", "last_heard",
+        "keepalive_probes", "keepalive_answered", "_redeliver",
     )  # fmt: skip
 
     def __init__(
@@ -74,6 +75,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         forget: Callable[[Connection], None],
         ledger: ByteLedger,
         listener: Listener | None = None,
+        redeliver: Callable[[Segment, float, int], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.profile = profile
@@ -91,13 +93,17 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         self.ledger = ledger  # the host's account of bytes sent and delivered (for digests)
         self.timers = Timers(emit, endpoint, peer, cid)
         self.sender = Sender(self, iss)
-        self.rcv = ReceiveSpace(profile.rcv_buffer)
+        self.rcv = ReceiveSpace(profile.rcvbuf)
         self.read_closed = False  # close(), not shutdown(): data arriving now is answered by RST
-        self.advertised_window = profile.rcv_buffer  # the window in our last segment
         self.ack_pending = 0  # in-order data segments received and not yet ACKed (delayed ACK)
         self.syn_attempt = 0  # index into the SYN / SYN,ACK timeout schedule
         self.handshake_retransmitted = False
         self.synack_sent = False
+        self.quickacks = profile.quickack  # data segments still ACKed at once (Linux quick-ACK mode)
+        self.last_heard = 0.0  # when the peer's last segment arrived (keepalive)
+        self.keepalive_probes = 0  # unanswered keepalive probes
+        self.keepalive_answered = False  # the peer has answered a keepalive probe
+        self._redeliver = redeliver  # hands a SYN that ends TIME-WAIT to the host's listener
 
     def __repr__(self) -> str:
         return f"<Connection {self.endpoint}:{self.local_port}->{self.peer}:{self.peer_port} {self.state}>"
@@ -125,6 +131,8 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         self.emit(StateChange(now, self.endpoint, self.peer, old, arc.target, event))
         if arc.target is State.ESTABLISHED and self.established_at is None:
             self.established_at = now
+            if self.profile.keepalive:
+                self.timers.set(Timer.KEEPALIVE, now, self.profile.keepidle)
         if arc.target is State.CLOSED:
             self.timers.cancel_all()
             self._forget(self)
@@ -139,10 +147,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
 
     def segment(self, seq: int, flags: int, payload: bytes = b"", *, mss: bool = False, ack: int | None = None) -> Segment:
         """A segment from us to the peer, carrying RCV.NXT (or ``ack``) and our window."""
-        window = self.rcv.window
-        if window > 65535:
-            window = 65535
-        self.advertised_window = window
+        window = self.rcv.offer()
         return Segment(
             self.endpoint,
             self.peer,
@@ -162,7 +167,8 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         space = self.sender.space
         flags = seg.flags
         end = seq + len(seg.payload) + (1 if flags & SYN else 0) + (flags & FIN)  # SEG.LEN
-        retransmission = seq < space.max
+        # Sequence space sent before (a probe or an ACK occupies none: not a retransmission)
+        retransmission = seq < space.max and end > seq
         if end > space.max:
             space.max = end
         if flags & ACK:

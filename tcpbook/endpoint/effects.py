@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..events import AppEvent, NoteEvent, StateEvent
+from ..events import AppEvent, CwndEvent, NoteEvent, StateEvent
 from ..segment import Segment
 from ..vocabulary import Timer
 
@@ -56,7 +56,8 @@ class CancelTimer:
 StateChange = StateEvent  # a connection took an arc of the state diagram
 AppNotice = AppEvent  # what the application did through the socket API, or is told
 Note = NoteEvent  # a decision of the stack worth showing
+# (and CwndEvent: the congestion window or ssthresh changed)
 
 
 #: Anything an endpoint hands its driver, an instruction or a record.
-Effect = Transmit | SetTimer | CancelTimer | StateChange | AppNotice | Note
+Effect = Transmit | SetTimer | CancelTimer | StateChange | AppNotice | Note | CwndEvent

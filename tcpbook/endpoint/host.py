@@ -23,7 +23,7 @@ from ..payload import Data
 from ..profiles import Profile
 from ..segment import ACK, RST, SEQ_SPACE, Segment
 from ..table import next_state
-from ..vocabulary import AppAction, Event, NoteKind, SocketError, State, Timer
+from ..vocabulary import SYNCHRONIZED, AppAction, Event, NoteKind, SocketError, State, Timer
 from .connection import Connection
 from .effects import AppNotice, Effect, Note, StateChange, Transmit
 from .listener import Listener
@@ -89,6 +89,17 @@ class Endpoint:
         if conn is not None:
             conn.timer_expired(kind, now)
 
+    def only_keepalive_left(self, cid: int) -> Connection | None:
+        """Connection ``cid`` if it is idle and alive, with nothing but answered keepalive
+        probes ahead of it; else None."""
+        conn = self._by_cid.get(cid)
+        return conn if conn is not None and conn.only_keepalive_left() else None
+
+    def answers_probes(self, peer: str, local_port: int, peer_port: int) -> bool:
+        """Would our connection with ``peer`` (on these ports) answer a keepalive probe?"""
+        conn = self.connections.get((local_port, peer, peer_port))
+        return conn is not None and conn.state in SYNCHRONIZED and conn.state is not State.TIME_WAIT
+
     # -- user calls -------------------------------------------------------------------------
 
     def listen(self, now: float, port: int = 80) -> Listener:
@@ -118,14 +129,15 @@ class Endpoint:
         del self.listeners[port]
         self.emit(StateChange(now, self.name, None, arc.source, arc.target, arc.event))
 
-    def connect(self, now: float, peer: str, port: int = 80, *, local_port: int | None = None) -> Connection:
-        """Active OPEN toward ``peer``:``port``; returns the new connection (in SYN-SENT)."""
+    def connect(self, now: float, peer: str, port: int = 80, *, local_port: int | None = None, isn: int | None = None) -> Connection:
+        """Active OPEN toward ``peer``:``port``; returns the new connection (in SYN-SENT).
+        ``isn`` replaces the host's next initial sequence number."""
         if local_port is None:
             local_port = self._next_port
             self._next_port += 1
         if (local_port, peer, port) in self.connections:
             raise ConnectionAlreadyExists("OPEN")
-        conn = self._new_connection(local_port, peer, port)
+        conn = self._new_connection(local_port, peer, port, iss=isn)
         self.emit(AppNotice(now, self.name, peer, AppAction.CONNECT, detail=f"port {port}"))
         conn.open_active(now)
         return conn
@@ -151,9 +163,9 @@ class Endpoint:
         """SEND ``data`` on the connection with ``peer``."""
         self._user_connection("SEND", peer).send(data, now)
 
-    def close(self, now: float, peer: str | None = None) -> None:
-        """CLOSE the connection with ``peer`` (like close(2))."""
-        self._user_connection("CLOSE", peer).close(now)
+    def close(self, now: float, peer: str | None = None, *, linger: float | None = None) -> None:
+        """CLOSE the connection with ``peer`` (like close(2); ``linger=0``: SO_LINGER 0, abort)."""
+        self._user_connection("CLOSE", peer).close(now, linger=linger)
 
     def shutdown(self, now: float, peer: str | None = None) -> None:
         """Half-close: send FIN but keep receiving (shutdown(SHUT_WR))."""
@@ -194,11 +206,21 @@ class Endpoint:
             forget=self.forget,
             ledger=self.ledger,
             listener=listener,
+            redeliver=self._syn_after_time_wait,
         )
         self.connections[(local_port, peer, peer_port)] = conn
         self._by_cid[conn.cid] = conn
         self.all_connections.append(conn)
         return conn
+
+    def _syn_after_time_wait(self, seg: Segment, now: float, isn: int) -> None:
+        """A SYN ended a TIME-WAIT connection (RFC 6191): the listener on its port takes it,
+        with ``isn`` as our ISN; with no listener it is answered as for no connection."""
+        listener = self.listeners.get(seg.dst_port)
+        if listener is None:
+            self.reply_rst(seg, now)
+            return
+        listener.segment_arrives(seg, now, isn=isn)
 
     def forget(self, conn: Connection) -> None:
         """``conn`` is gone (CLOSED, or a request reset back to LISTEN): delete its TCB."""
@@ -210,12 +232,16 @@ class Endpoint:
     def reply_rst(self, seg: Segment, now: float) -> None:
         """RFC 9293 §3.10.7.1: a segment for no connection gets a RST (unless it is one):
         ``<SEQ=SEG.ACK><CTL=RST>`` if it carried an ACK, else
-        ``<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>``."""
+        ``<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>``.  A listener answers an ACK the same
+        way (§3.10.7.2: "any acknowledgment is bad if it arrives on a connection still in
+        the LISTEN state")."""
         if seg.flags & RST:
             return
         if seg.flags & ACK:
             rst = Segment(self.name, seg.src, seg.dst_port, seg.src_port, seg.ack, 0, RST, window=0)
         else:
             rst = Segment(self.name, seg.src, seg.dst_port, seg.src_port, 0, (seg.seq + seg.seg_len) % SEQ_SPACE, RST | ACK, window=0)
-        self.emit(Note(now, self.name, f"no socket for port {seg.dst_port}: answered with RST", NoteKind.NO_SOCKET, peer=seg.src, port=seg.dst_port))
+        where = "listening socket" if seg.dst_port in self.listeners else "no socket"
+        self.emit(Note(now, self.name, f"{where} on port {seg.dst_port} for this ACK: answered with RST" if where == "listening socket"
+                       else f"no socket for port {seg.dst_port}: answered with RST", NoteKind.NO_SOCKET, peer=seg.src, port=seg.dst_port))
         self.emit(Transmit(rst, False))

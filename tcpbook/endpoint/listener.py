@@ -6,10 +6,15 @@ a SYN,ACK.  A real listener also has limits, and those are what a SYN flood atta
 
 * the **SYN queue** (half-open requests, Linux's request sockets) holds connections in
   SYN-RECEIVED, each retransmitting its SYN,ACK until the final ACK arrives or its
-  retries run out.  It holds at most ``syn_backlog``; a SYN that finds it full is
-  dropped — or, with ``syncookies``, answered statelessly with a SYN cookie;
+  retries run out.  Its limit is listen()'s backlog (capped by ``somaxconn``; Linux
+  ``inet_csk_reqsk_queue_is_full`` lets it reach backlog + 1).  A SYN that finds it full
+  is answered statelessly with a SYN cookie (``tcp_syncookies = 1``, the default) — or
+  dropped with cookies off.  With cookies off, the last quarter of
+  ``tcp_max_syn_backlog`` is kept for peers already proven alive.  While the queue is
+  more than half full, old requests get fewer SYN,ACK retries (``reqsk_timer_handler``),
+  so a flood's requests are pruned after about 7 s instead of 63 s;
 * the **accept queue** holds established connections the application has not
-  ``accept()``-ed yet, at most ``accept_backlog``.  While it is full new SYNs are
+  ``accept()``-ed yet, up to the same backlog (+ 1).  While it is full new SYNs are
   dropped and a final ACK is ignored (Linux's default ``tcp_abort_on_overflow = 0``).
 """
 
@@ -78,10 +83,17 @@ class Listener:
 
     # -- SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2) ----------------------------------------
 
-    def segment_arrives(self, seg: Segment, now: float) -> None:
+    @property
+    def backlog(self) -> int:
+        """The queues' limit: listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``)."""
+        return self.profile.listen_backlog
+
+    def segment_arrives(self, seg: Segment, now: float, *, isn: int | None = None) -> None:
         """§3.10.7.2: "first check for an RST … An incoming RST should be ignored.  Second,
         check for an ACK … form a reset <SEQ=SEG.ACK><CTL=RST>.  Third, check for a SYN" —
-        a SYN becomes a half-open request, if the queues have room."""
+        a SYN becomes a half-open request if the queues have room, in Linux's order
+        (``tcp_conn_request``).  ``isn``: our ISN for a SYN that reused a 4-tuple in
+        TIME-WAIT (it must lie above what the old connection sent)."""
         flags = seg.flags
         if flags & RST:
             return
@@ -93,18 +105,26 @@ class Listener:
         if not flags & SYN:
             return
         self.stats["syn_received"] += 1
-        if len(self.accept_queue) >= self.profile.accept_backlog:
-            self.stats["syn_dropped_accept_queue_full"] += 1
-            self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: accept queue full", peer=seg.src, queue=Queue.ACCEPT)
-            return
-        if len(self.syn_queue) >= self.profile.syn_backlog:
-            if self.profile.syncookies:
+        backlog, profile = self.backlog, self.profile
+        if len(self.syn_queue) > backlog and isn is None:
+            if profile.syncookies:
                 self._send_cookie(seg, now)
             else:
                 self.stats["syn_dropped_syn_queue_full"] += 1
                 self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: SYN queue full", peer=seg.src, queue=Queue.SYN)
             return
-        conn = self.new_connection(seg.src, seg.src_port)
+        if len(self.accept_queue) > backlog:
+            self.stats["syn_dropped_accept_queue_full"] += 1
+            self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: accept queue full", peer=seg.src, queue=Queue.ACCEPT)
+            return
+        room = profile.max_syn_backlog - len(self.syn_queue)
+        if not profile.syncookies and isn is None and room < profile.max_syn_backlog >> 2:
+            # the last quarter of tcp_max_syn_backlog is for peers proven alive (none here)
+            self.stats["syn_dropped_syn_queue_full"] += 1
+            self._note(now, NoteKind.SYN_DROPPED, f"SYN from {seg.src} dropped: last quarter of tcp_max_syn_backlog",
+                       peer=seg.src, queue=Queue.SYN)
+            return
+        conn = self.new_connection(seg.src, seg.src_port, iss=isn)
         self.syn_queue[(seg.src, seg.src_port)] = conn
         conn.open_from_syn(seg, now)
 
@@ -113,7 +133,7 @@ class Listener:
     def has_room_for(self, conn: Connection, now: float) -> bool:
         """May ``conn`` complete its handshake?  Not while the accept queue is full: Linux
         then ignores the final ACK and lets the SYN,ACK timer try again."""
-        if len(self.accept_queue) < self.profile.accept_backlog:
+        if len(self.accept_queue) <= self.backlog:
             return True
         self.stats["ack_dropped_accept_queue_full"] += 1
         self._note(
@@ -131,6 +151,23 @@ class Listener:
     def request_timed_out(self, conn: Connection) -> None:
         """A half-open request ran out of SYN,ACK retries (it is about to be dropped)."""
         self.stats["requests_timed_out"] += 1
+
+    def synack_retries_now(self, retries: int) -> int:
+        """How many SYN,ACK retries a request may have now (Linux ``reqsk_timer_handler``).
+
+        "We reserve half of room for young embrions; and abort old ones without pity, if
+        old ones are about to clog our table": while the queue is more than half full
+        (``2·qlen > max(8, backlog)``), the limit drops — down to 2 — the more, the fewer
+        of the requests are young (never timed out yet).  Called as a request's timer
+        fires, before it counts itself as old.
+        """
+        qlen = len(self.syn_queue)
+        if 2 * qlen > max(8, self.backlog):
+            young = 2 * sum(1 for c in self.syn_queue.values() if c.syn_attempt == 0)
+            while retries > 2 and qlen >= young:
+                retries -= 1
+                young <<= 1
+        return retries
 
     def forget(self, conn: Connection) -> None:
         """``conn`` is gone (CLOSED, or reset back to LISTEN): free its place in the SYN queue."""
@@ -166,7 +203,7 @@ class Listener:
             isn,
             (seg.seq + 1) % SEQ_SPACE,
             SYN | ACK,
-            window=min(self.profile.rcv_buffer, 65535),
+            window=min(self.profile.rcvbuf, 65535),
             mss=COOKIE_MSS_TABLE[index],
         )
         self.emit(Transmit(reply, False))
@@ -180,7 +217,7 @@ class Listener:
             for index in range(len(COOKIE_MSS_TABLE)):
                 if self.cookie(seg.src, seg.src_port, index, t_slot) != isn:
                     continue
-                if len(self.accept_queue) >= self.profile.accept_backlog:
+                if len(self.accept_queue) > self.backlog:
                     self.stats["ack_dropped_accept_queue_full"] += 1
                     return True
                 self.stats["cookies_accepted"] += 1

@@ -10,8 +10,11 @@ RFC 9293 §3.3.1::
     2 - sequence numbers allowed for new reception
     3 - future sequence numbers that are not yet allowed
 
-``ReceiveSpace.nxt`` is RCV.NXT, :attr:`~ReceiveSpace.window` is RCV.WND: the free
-part of the receive buffer.  Bytes that arrive beyond a hole wait in a reassembly queue
+``ReceiveSpace.nxt`` is RCV.NXT, :attr:`~ReceiveSpace.window` is RCV.WND — the window we
+last offered, counted from RCV.NXT.  Each segment we send offers the free part of the
+buffer (less what waits out of order), but never less than before: like Linux
+(``tcp_select_window``), a receiver does not move the right edge of its window back
+(RFC 9293 §3.8.6.2.2: shrinking the window is strongly discouraged).  Bytes that arrive beyond a hole wait in a reassembly queue
 and are delivered, in order, when the hole fills.  Delivered bytes wait in the buffer
 until the application reads them (the host's :class:`~tcpbook.ledger.ByteLedger` keeps a
 running MD5 of them, so a run can check that every byte arrived intact).
@@ -36,15 +39,16 @@ class Arrival(enum.Enum):
 class ReceiveSpace:
     """IRS, RCV.NXT, RCV.WND; the reassembly queue; the peer's FIN; the unread bytes."""
 
-    __slots__ = ("irs", "nxt", "buffer_size", "window", "_unread", "out_of_order", "fin_seq", "delivered")
+    __slots__ = ("irs", "nxt", "buffer_size", "right_edge", "_unread", "out_of_order", "ooo_bytes", "fin_seq", "delivered")
 
     def __init__(self, buffer_size: int) -> None:
         self.irs: int | None = None  # IRS: the peer's initial sequence number, once known
         self.nxt = 0  # RCV.NXT: the next sequence number we expect
         self.buffer_size = buffer_size
-        self.window = buffer_size  # RCV.WND: room left in the receive buffer (kept as bytes come and go)
+        self.right_edge = min(buffer_size, 65535)  # RCV.NXT + RCV.WND as last offered
         self._unread = bytearray()  # delivered, not yet read by the application
         self.out_of_order: dict[int, bytes] = {}  # seq -> payload, waiting for the hole to fill
+        self.ooo_bytes = 0  # bytes waiting in out_of_order (they take buffer space too)
         self.fin_seq: int | None = None  # where the peer's FIN sits, once seen (even early)
         self.delivered = 0  # bytes delivered in order, ever
 
@@ -52,6 +56,27 @@ class ReceiveSpace:
         """The peer's SYN arrived: its ISN is IRS, and the next number we expect is IRS + 1."""
         self.irs = irs
         self.nxt = irs + 1
+        self.right_edge = self.nxt + min(self.buffer_size, 65535)
+
+    @property
+    def window(self) -> int:
+        """RCV.WND: the window we last offered, from RCV.NXT on."""
+        return max(0, self.right_edge - self.nxt)
+
+    @property
+    def free(self) -> int:
+        """Room in the receive buffer: neither delivered-unread nor waiting out of order."""
+        return max(0, self.buffer_size - len(self._unread) - self.ooo_bytes)
+
+    def offer(self) -> int:
+        """The window to put in the segment we send now: the free room, but never less
+        than the window offered before (the right edge never moves back); at most 65535
+        (no window scaling in this model)."""
+        window = max(self.free, self.right_edge - self.nxt)
+        if window > 65535:
+            window = 65535
+        self.right_edge = self.nxt + window
+        return window
 
     @property
     def unread(self) -> int:
@@ -81,7 +106,9 @@ class ReceiveSpace:
         joins up with)."""
         nxt = self.nxt
         if seq > nxt:
-            self.out_of_order.setdefault(seq, payload)
+            if seq not in self.out_of_order:
+                self.out_of_order[seq] = payload
+                self.ooo_bytes += len(payload)
             return Arrival.OUT_OF_ORDER, b""
         new = payload[nxt - seq :]
         if not new:
@@ -96,6 +123,7 @@ class ReceiveSpace:
             if first > next_seq:
                 break
             chunk = queue.pop(first)
+            self.ooo_bytes -= len(chunk)
             ready += chunk[next_seq - first :]
             next_seq = max(next_seq, first + len(chunk))
         return Arrival.FILLED_HOLE, bytes(ready)
@@ -105,14 +133,12 @@ class ReceiveSpace:
         self.nxt += len(data)
         self._unread += data
         self.delivered += len(data)
-        self.window = max(0, self.buffer_size - len(self._unread))
 
     def read(self, nbytes: int | None = None) -> bytes:
         """RECEIVE: take up to ``nbytes`` unread bytes (all by default) out of the buffer."""
         n = len(self._unread) if nbytes is None else min(nbytes, len(self._unread))
         data = bytes(self._unread[:n])
         del self._unread[:n]
-        self.window = max(0, self.buffer_size - len(self._unread))
         return data
 
     def see_fin(self, fin_seq: int) -> None:

@@ -21,13 +21,14 @@ from ..profiles import Profile
 class RttEstimator:
     """SRTT, RTTVAR and the current RTO of one connection, and the segment being timed."""
 
-    __slots__ = ("profile", "rto", "srtt", "rttvar", "probe_ack", "probe_sent_at")
+    __slots__ = ("profile", "rto", "srtt", "rttvar", "min_rtt", "probe_ack", "probe_sent_at")
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.rto = profile.rto_initial
         self.srtt: float | None = None
         self.rttvar = 0.0
+        self.min_rtt: float | None = None  # the smallest sample (CUBIC's delay_min)
         self.probe_ack: int | None = None  # an ACK at or beyond this times the probe …
         self.probe_sent_at = 0.0  # … which was sent at this time
 
@@ -49,6 +50,8 @@ class RttEstimator:
 
     def sample(self, rtt: float) -> None:
         """RFC 6298 §2.2–2.3: update SRTT, RTTVAR and RTO from one measurement ``rtt``."""
+        if self.min_rtt is None or rtt < self.min_rtt:
+            self.min_rtt = rtt
         if self.srtt is None:
             self.srtt = rtt
             self.rttvar = rtt / 2

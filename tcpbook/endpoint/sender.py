@@ -1,39 +1,53 @@
-"""Putting data and the FIN on the wire, and getting them there: the retransmission machinery.
+"""Putting data and the FIN on the wire, and getting them there: windows and retransmission.
 
 A :class:`Sender` belongs to one :class:`~tcpbook.endpoint.connection.Connection`.  It owns
-the send sequence space (:class:`~tcpbook.endpoint.sendspace.SendSpace`) and the RTT
-estimator (:class:`~tcpbook.endpoint.rtt.RttEstimator`) and decides *what* to send:
+the send sequence space (:class:`~tcpbook.endpoint.sendspace.SendSpace`), the segments in
+flight, the RTT estimator (:class:`~tcpbook.endpoint.rtt.RttEstimator`) and the congestion
+control (:mod:`~tcpbook.endpoint.congestion`), and decides *what* to send and *when*:
 
-* :meth:`~Sender.push` — new data in MSS-sized segments as far as the peer's window allows,
-  then the FIN once all data is out (RFC 9293 §3.10.2, §3.10.4);
-* :meth:`~Sender.on_ack` — an ACK advances SND.UNA, restarts the retransmission timer, feeds the
-  RTT estimator, and counts duplicate ACKs for fast retransmit (RFC 5681 §3.2, with
-  NewReno's partial ACKs, RFC 6582);
-* :meth:`~Sender.retransmission_timeout` — back off the RTO and resend the oldest segment
-  (RFC 6298 §5.4–5.6);
+* :meth:`~Sender.push` — data in MSS-sized segments while both windows allow (the peer's
+  receive window, RFC 9293 §3.8.6, and the congestion window, RFC 5681), then the FIN;
+* :meth:`~Sender.on_ack` — an ACK advances SND.UNA, grows the congestion window, feeds
+  the RTT estimator; three duplicate ACKs start a fast retransmit and NewReno's fast
+  recovery (RFC 5681 §3.2, RFC 6582);
+* :meth:`~Sender.retransmission_timeout` — double the RTO (RFC 6298 §5.5), drop the
+  congestion window to one segment and send everything unacknowledged again as it grows;
+* :meth:`~Sender.loss_probe` — Linux's tail loss probe (RFC 8985 §7): when a flight's
+  last segments go unanswered, resend the last one after about two round trips, before
+  the RTO;
 * :meth:`~Sender.persist_timeout` — probe a zero window (RFC 9293 §3.8.6.1).
 
-The connection builds and transmits the segments (it knows the ACK number and the
-window to advertise) through its public :meth:`~tcpbook.endpoint.connection.Connection.transmit_data` method.
+The connection builds and transmits the segments (it knows the ACK number and the window
+to advertise) through :meth:`~tcpbook.endpoint.connection.Connection.transmit_data`.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
+from ..events import CwndEvent
 from ..segment import ACK, FIN, PSH
-from ..vocabulary import NoteKind, Timer
+from ..vocabulary import CwndChange, NoteKind, Timer
+from .congestion import INFINITE_SSTHRESH, make
 from .rtt import RttEstimator
 from .sendspace import SendSpace
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
+OPEN, RECOVERY, LOSS = "open", "recovery", "loss"  # Linux's TCP_CA_Open, TCP_CA_Recovery, TCP_CA_Loss
+TCP_TIMEOUT_MIN = 0.002  # Linux: 2 jiffies added to a loss probe's 2·SRTT with several segments out
+
 
 class Sender:
-    """What one connection sends, and its retransmission state."""
+    """What one connection sends, and its windows and retransmission state."""
 
-    __slots__ = ("conn", "profile", "space", "rtt", "timers", "peer_mss", "dupacks", "recover", "waiting_since", "persist_backoff")
+    __slots__ = (
+        "conn", "profile", "space", "rtt", "timers", "cc", "flight", "peer_mss", "dupacks", "state", "recover",
+        "retrans_stamp", "retrans_high", "persist_backoff", "tlp_high_seq", "tlp_retrans", "last_sent_at", "is_cwnd_limited",
+        "max_packets_out", "cwnd_usage_seq", "_reported",
+    )  # fmt: skip
 
     def __init__(self, conn: Connection, iss: int) -> None:
         self.conn = conn
@@ -41,132 +55,305 @@ class Sender:
         self.space = SendSpace(iss)
         self.rtt = RttEstimator(conn.profile)
         self.timers = conn.timers
+        self.cc = make(conn.profile.cc, conn.profile.initcwnd)
+        self.flight: deque[tuple[int, int]] = deque()  # (seq, end) of each segment sent and not acknowledged
         self.peer_mss = 536  # RFC 9293 §3.7.1: the default when the peer sends no MSS option
         self.dupacks = 0  # duplicate ACKs in a row (RFC 5681)
-        self.recover: int | None = None  # NewReno's recovery point after a loss (RFC 6582)
-        self.waiting_since: float | None = None  # when the oldest unacknowledged data was first sent
+        self.state = OPEN
+        self.recover = 0  # the highest sequence sent when the loss was found (RFC 6582)
+        # Linux retrans_stamp: when the first retransmission of data not yet repaired went
+        # out (a loss probe does not count); the give-up budget runs from here.
+        self.retrans_stamp: float | None = None
+        self.retrans_high = 0  # end of the highest segment retransmitted
         self.persist_backoff = 0.0
+        self.tlp_high_seq: int | None = None  # SND.NXT when a loss probe went out (one at a time)
+        self.tlp_retrans = False  # the probe resent old data (rather than new)
+        self.last_sent_at: float | None = None  # for slow start after idle
+        self.is_cwnd_limited = False  # Linux tcp_cwnd_validate: did the window hold us back?
+        self.max_packets_out = 0
+        self.cwnd_usage_seq = 0
+        self._reported = (self.cc.cwnd, self.cc.ssthresh)
 
     @property
     def mss(self) -> int:
         """The largest payload we send — our MSS or the peer's, whichever is smaller."""
         return min(self.profile.mss, self.peer_mss)
 
+    @property
+    def packets_out(self) -> int:
+        """Segments in flight (sent, not acknowledged)."""
+        return len(self.flight)
+
+    def _report(self, reason: CwndChange, now: float) -> None:
+        """Record cwnd and ssthresh when they changed (so a chapter can plot them)."""
+        now_values = (self.cc.cwnd, self.cc.ssthresh)
+        if now_values != self._reported and self.cc.name != "none":
+            self._reported = now_values
+            ssthresh = None if self.cc.ssthresh == INFINITE_SSTHRESH else self.cc.ssthresh
+            self.conn.emit(CwndEvent(now, self.conn.endpoint, self.conn.peer, self.cc.cwnd, ssthresh, reason))
+
     # -- sending -------------------------------------------------------------------------
 
-    def push(self, now: float) -> None:
-        """Send what the window allows: new data in MSS-sized segments, then the FIN.
+    def queued(self, now: float) -> None:
+        """The application queued data: after an idle period longer than the RTO the old
+        congestion window is stale (RFC 5681 §4.1; Linux ``tcp_slow_start_after_idle``)."""
+        if self.profile.slow_start_after_idle and not self.flight and self.last_sent_at is not None:
+            idle = now - self.last_sent_at
+            if idle > self.rtt.rto:
+                self.cc.restart_after_idle(idle, self.rtt.rto)
+                self._report(CwndChange.IDLE, now)
 
-        The FIN rides on the last data segment when it fits; it needs no window.  When
-        the peer's window is shut and nothing is in flight that could bring news of it
-        reopening, the persist timer starts probing.
-        """
-        space, mss = self.space, self.mss
-        sent_any = False
+    def push(self, now: float) -> None:
+        """Send what both windows allow from SND.NXT on: data in MSS-sized segments, the
+        FIN after the last byte (riding on the last data segment when it fits).  The FIN
+        needs no receive window.  When the peer's window is shut and nothing in flight
+        could bring news of it reopening, the persist timer starts probing."""
+        space, mss, cc = self.space, self.mss, self.cc
         data_end = space.data_end
-        while space.nxt < data_end:
-            size = min(mss, data_end - space.nxt, space.una + space.wnd - space.nxt)
-            if size <= 0:
-                break
+        sent_any = cwnd_full = False
+        while True:
             seq = space.nxt
-            payload = space.bytes_at(seq, size)
-            space.nxt += size
-            flags = ACK | PSH
-            if space.fin_queued and space.nxt == data_end and space.fin_seq is None:
-                flags |= FIN  # the FIN rides on the last data segment
-                space.fin_seq = space.nxt
-                space.nxt += 1
-            self._send_new(seq, flags, payload, now)
+            wants_fin = space.fin_queued and (space.fin_seq is None or space.fin_seq >= seq)
+            if seq > data_end or (seq == data_end and not wants_fin):
+                break
+            if len(self.flight) >= cc.cwnd:
+                cwnd_full = True
+                break
+            size = min(mss, data_end - seq, space.una + space.wnd - seq) if seq < data_end else 0
+            if seq < data_end and size <= 0:
+                break
+            payload = space.bytes_at(seq, size) if size else b""
+            flags = ACK | PSH if size else ACK
+            end = seq + size
+            if wants_fin and end == data_end:
+                flags |= FIN  # the FIN: alone, or riding on the last data segment
+                space.fin_seq = end
+                end += 1
+            self._send(seq, end, flags, payload, now)
             sent_any = True
-        if space.fin_queued and space.fin_seq is None and space.nxt == data_end:
-            seq = space.fin_seq = space.nxt
-            space.nxt += 1
-            self._send_new(seq, FIN | ACK, b"", now)
-            sent_any = True
-        if sent_any and Timer.RTO not in self.timers:
-            self.timers.set(Timer.RTO, now, self.rtt.rto)
-        if space.wnd == 0 and space.nxt < data_end and space.una == space.nxt:
+        if sent_any or cwnd_full:
+            self._validate_cwnd(cwnd_full)
+        if sent_any:
+            self.arm_timer(now, sent_new=True)
+        if space.wnd == 0 and space.nxt < data_end and not self.flight:
             if Timer.PERSIST not in self.timers:
                 self.persist_backoff = self.rtt.rto
                 self.timers.set(Timer.PERSIST, now, self.persist_backoff)
         elif space.wnd > 0 and Timer.PERSIST in self.timers:
             self.timers.cancel(Timer.PERSIST)
 
-    def _send_new(self, seq: int, flags: int, payload: bytes, now: float) -> None:
-        """Send a segment for the first time; time it if nothing is being timed (Karn)."""
-        if self.waiting_since is None:
-            self.waiting_since = now
-        if seq >= self.space.max:
+    def _send(self, seq: int, end: int, flags: int, payload: bytes, now: float) -> None:
+        """Put one segment on the wire and into the flight; time it if it is new (Karn)."""
+        space = self.space
+        if seq >= space.max:
             self.rtt.start(seq + 1, now)
+        else:  # sent again after a timeout (go-back-N)
+            self._retransmitted(end, now)
+        space.nxt = end
+        self.flight.append((seq, end))
+        self.last_sent_at = now
         self.conn.transmit_data(seq, flags, payload, now)
 
-    def retransmit_oldest(self, now: float) -> None:
-        """Resend the segment at SND.UNA (data, or the FIN, or both)."""
+    def _validate_cwnd(self, is_cwnd_limited: bool) -> None:
+        """Linux ``tcp_cwnd_validate``: remember whether the congestion window is what
+        held the sender back in this window of data (only then does it grow)."""
+        if self.space.una >= self.cwnd_usage_seq or is_cwnd_limited or (not self.is_cwnd_limited and len(self.flight) > self.max_packets_out):
+            self.is_cwnd_limited = is_cwnd_limited
+            self.max_packets_out = len(self.flight)
+            self.cwnd_usage_seq = self.space.nxt
+
+    def cwnd_limited(self) -> bool:
+        """Linux ``tcp_is_cwnd_limited``: may the window grow on this ACK?"""
+        if self.is_cwnd_limited:
+            return True
+        return self.cc.in_slow_start and self.cc.cwnd < 2 * self.max_packets_out
+
+    def resend(self, seq: int, now: float, *, probe: bool = False) -> None:
+        """Resend the segment that starts at ``seq`` (data, or the FIN, or both).  A loss
+        ``probe`` does not start the give-up clock (Linux sends it without
+        ``tcp_retransmit_skb``)."""
         space = self.space
-        seq = space.una
-        payload = space.bytes_at(seq, min(self.mss, space.data_end - seq)) if seq < space.data_end else b""
-        flags = ACK | PSH if payload else ACK
-        if space.fin_seq is not None and seq + len(payload) == space.fin_seq:
+        size = min(self.mss, space.data_end - seq) if seq < space.data_end else 0
+        payload = space.bytes_at(seq, size) if size else b""
+        flags = ACK | PSH if size else ACK
+        if space.fin_seq is not None and seq + size == space.fin_seq:
             flags |= FIN
-        if payload or flags & FIN:
+        if size or flags & FIN:
+            if not probe:
+                self._retransmitted(seq + size + (1 if flags & FIN else 0), now)
+            self.last_sent_at = now
             self.conn.transmit_data(seq, flags, payload, now)
+
+    def _retransmitted(self, end: int, now: float) -> None:
+        if self.retrans_stamp is None:
+            self.retrans_stamp = now
+        self.retrans_high = max(self.retrans_high, end)
 
     # -- acknowledgments -------------------------------------------------------------------
 
     def on_ack(self, ack: int, window: int, carries_data: bool, now: float) -> bool:
         """RFC 9293 §3.10.7.4 fifth check, for the send side: SND.UNA < SEG.ACK =< SND.NXT.
 
-        Advances SND.UNA, restarts the retransmission timer (RFC 6298 §5.3), samples the
-        RTT, handles NewReno partial ACKs and counts duplicate ACKs (three trigger a fast
-        retransmit, RFC 5681 §3.2).  Updates SND.WND.  Returns True when this ACK covers
-        our FIN.
+        A new ACK advances SND.UNA, takes the acknowledged segments out of the flight,
+        samples the RTT, grows the congestion window (or ends a recovery); a duplicate
+        ACK (same ACK, same window, no data) counts toward a fast retransmit.  Updates
+        SND.WND and the retransmission timer.  Returns True when this ACK covers our FIN.
         """
         space = self.space
         fin_acked = False
+        old_window, space.wnd = space.wnd, window
         if ack > space.una:
             acked_before = space.una
             space.acknowledge(ack)
+            if ack > space.nxt:
+                space.nxt = ack  # after a timeout, the originals arrived after all
+            acked = 0
+            while self.flight and self.flight[0][1] <= ack:
+                self.flight.popleft()
+                acked += 1
             self.dupacks = 0
             self.rtt.on_ack(ack, now)
-            self.waiting_since = now if ack < space.max else None
-            self.timers.cancel(Timer.RTO)
-            if self.recover is not None:
-                if ack < self.recover:
-                    self.retransmit_oldest(now)  # a partial ACK: the next hole is at SND.UNA
-                else:
-                    self.recover = None
-            if ack < space.max:
-                self.timers.set(Timer.RTO, now, self.rtt.rto)
+            if ack >= self.retrans_high:
+                self.retrans_stamp = None  # every retransmitted segment got through
+            self._new_ack(ack, acked, now)
             fin_acked = space.fin_seq is not None and acked_before <= space.fin_seq < ack
-        elif ack == space.una and space.una < space.max and not carries_data:
-            self.dupacks += 1
-            threshold = self.profile.dupack_threshold
-            if threshold and self.dupacks == threshold and self.recover is None:
-                self.recover = space.max
-                self.conn.note(
-                    now, NoteKind.FAST_RETRANSMIT, f"{threshold} duplicate ACKs from {self.conn.peer}: fast retransmit", count=threshold
-                )
-                self.retransmit_oldest(now)
-        space.wnd = window
+        elif ack == space.una and self.flight and not carries_data and window == old_window:
+            self._duplicate_ack(now)
+        self.arm_timer(now)
         return fin_acked
+
+    def _new_ack(self, ack: int, acked: int, now: float) -> None:
+        """An ACK of new data, in each state of the loss recovery."""
+        cc = self.cc
+        if self.tlp_high_seq is not None and ack >= self.tlp_high_seq:
+            repaired = self.tlp_retrans  # the probe's retransmission, not the original, got through
+            self.tlp_high_seq = None
+            if repaired and self.state is OPEN:
+                cc.on_loss(len(self.flight))  # Linux tcp_process_tlp_ack: a loss repaired by the probe: reduce
+                cc.cwnd = cc.ssthresh
+                self._report(CwndChange.TLP, now)
+                return
+        if self.state is RECOVERY:
+            if ack < self.recover:  # RFC 6582 step 5: a partial ACK — the next hole is at SND.UNA
+                self.resend(ack, now)
+                cc.cwnd = max(cc.cwnd - acked + 1, 1)  # deflate by what was acknowledged, add back one
+                self._report(CwndChange.RECOVERY, now)
+            else:
+                self.state = OPEN  # RFC 6582 step 6: full ACK — the window is ssthresh
+                cc.cwnd = cc.ssthresh
+                self._report(CwndChange.RECOVERED, now)
+            return
+        if self.state is LOSS and ack >= self.recover:
+            self.state = OPEN
+        if acked and self.cwnd_limited():
+            cc.on_ack(acked, now, self.rtt.min_rtt or 0.0)
+            self._report(CwndChange.SLOW_START if cc.in_slow_start else CwndChange.AVOIDANCE, now)
+
+    def _duplicate_ack(self, now: float) -> None:
+        """RFC 5681 §3.2 / RFC 6582: the third duplicate ACK resends the hole and starts
+        fast recovery (ssthresh from the loss, cwnd = ssthresh + 3); each further one
+        lets another segment out (cwnd + 1)."""
+        self.dupacks += 1
+        threshold, cc = self.profile.dupack_threshold, self.cc
+        if self.state is RECOVERY:
+            cc.cwnd += 1
+            self._report(CwndChange.RECOVERY, now)
+        elif threshold and self.dupacks == threshold and self.state is OPEN:
+            self.state, self.recover = RECOVERY, self.space.max
+            cc.on_loss(len(self.flight))
+            cc.cwnd = cc.ssthresh + threshold
+            self._report(CwndChange.FAST_RETRANSMIT, now)
+            self.conn.note(now, NoteKind.FAST_RETRANSMIT, f"{threshold} duplicate ACKs from {self.conn.peer}: fast retransmit", count=threshold)
+            self.resend(self.space.una, now)
 
     # -- timers ----------------------------------------------------------------------------
 
+    def arm_timer(self, now: float, *, sent_new: bool = False) -> None:
+        """The retransmission timer after an ACK or a send (Linux ``tcp_set_xmit_timer``):
+        nothing in flight — none; else the tail loss probe when it may run, or the RTO
+        (restarted on every ACK of new data, RFC 6298 §5.3; after a send, only started)."""
+        timers = self.timers
+        if not self.flight:
+            timers.cancel(Timer.RTO)
+            timers.cancel(Timer.TLP)
+            return
+        if self.profile.tlp and self.state is OPEN and self.tlp_high_seq is None:
+            srtt = self.rtt.srtt
+            if srtt is None:
+                pto = self.profile.rto_initial
+            else:
+                pto = 2 * srtt + (self.profile.rto_min if len(self.flight) == 1 else TCP_TIMEOUT_MIN)
+            timers.cancel(Timer.RTO)
+            timers.set(Timer.TLP, now, min(pto, self._rto_duration(now)))
+            return
+        if sent_new and Timer.RTO in timers:
+            return
+        timers.cancel(Timer.TLP)
+        timers.set(Timer.RTO, now, self._rto_duration(now))
+
+    def _rto_duration(self, now: float) -> float:
+        """The RTO, cut short so the timer fires exactly at TCP_USER_TIMEOUT's deadline
+        (Linux ``tcp_clamp_rto_to_user_timeout``)."""
+        rto = self.rtt.rto
+        user_timeout = self.profile.user_timeout
+        if user_timeout is not None and self.retrans_stamp is not None:
+            rto = min(rto, max(user_timeout - (now - self.retrans_stamp), 0.001))
+        return rto
+
     def gave_up(self, now: float) -> bool:
-        """Has the oldest unacknowledged data waited past the give-up time (tcp_retries2 / R2)?"""
-        return self.waiting_since is not None and now - self.waiting_since >= self.profile.data_give_up_after() - 1e-9
+        """Has the time budget (tcp_retries2, TCP_USER_TIMEOUT or R2) run out since the
+        first retransmission of data still not acknowledged (Linux
+        ``retransmits_timed_out``)?"""
+        budget = self.profile.data_give_up_after(orphan=self.conn.read_closed)
+        return self.retrans_stamp is not None and now - self.retrans_stamp >= budget - 1e-9
 
     def retransmission_timeout(self, now: float) -> None:
-        """RFC 6298 §5.5–5.6: double the RTO, resend the oldest segment, restart the timer.
-
-        Everything sent so far counts as lost: NewReno's recovery point moves to SND.MAX
-        (RFC 6582 §3.2 step 4), and the duplicate-ACK count starts over.
-        """
+        """RFC 6298 §5.5–5.6 and Linux ``tcp_enter_loss``: double the RTO; everything in
+        flight counts as lost — ssthresh from the loss, cwnd 1 segment, and from SND.UNA on
+        everything is sent again as the window grows back (slow start)."""
         self.rtt.back_off()
-        self.recover = self.space.max
-        self.dupacks = 0
-        self.retransmit_oldest(now)
-        self.timers.set(Timer.RTO, now, self.rtt.rto)
+        # Another timeout before the last one's losses were repaired: Linux
+        # (tcp_enter_loss) keeps ssthresh from the first and only drops cwnd again.
+        again = self.state is LOSS and self.space.una < self.recover
+        self.cc.on_timeout(len(self.flight), keep_ssthresh=again)
+        self.state, self.recover, self.dupacks = LOSS, self.space.max, 0
+        self.tlp_high_seq = None
+        self._report(CwndChange.TIMEOUT, now)
+        self.flight.clear()
+        self.space.nxt = self.space.una
+        self.push(now)
+        if not self.flight:  # a zero window: nothing could go; resend the head anyway
+            self.resend(self.space.una, now)
+        self.timers.cancel(Timer.TLP)
+        if Timer.RTO not in self.timers:  # (the push armed it when it sent)
+            self.timers.set(Timer.RTO, now, self._rto_duration(now))
+
+    def loss_probe(self, now: float) -> None:
+        """The tail loss probe fired (RFC 8985 §7.2; Linux ``tcp_send_loss_probe``): send
+        new data if the window allows, else the last segment again; then the RTO runs,
+        from now."""
+        if self.flight:
+            before = len(self.flight)
+            self.push(now)
+            if len(self.flight) > before:
+                self.tlp_retrans = False
+            else:
+                seq, _ = self.flight[-1]
+                self.rtt.forget()  # Karn: the probe may resend the segment being timed
+                self.resend(seq, now, probe=True)
+                self.tlp_retrans = True
+            self.tlp_high_seq = self.space.nxt
+        self.timers.cancel(Timer.TLP)
+        if self.flight:
+            self.timers.set(Timer.RTO, now, self._rto_duration(now))
+
+    def probe_resends_fin(self) -> bool:
+        """Will the loss probe resend our FIN (no new data may go, and the last segment
+        in flight carries the FIN)?"""
+        space = self.space
+        if not self.flight or space.fin_seq is None or self.flight[-1][1] != space.fin_seq + 1:
+            return False
+        return not (space.nxt < space.data_end and space.una + space.wnd > space.nxt)
 
     def persist_timeout(self, now: float) -> None:
         """Zero-window probe: a segment with an old sequence number forces the peer to

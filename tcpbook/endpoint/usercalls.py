@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConnectionClosing, ConnectionDoesNotExist, ConnectionReset, TcpUserError
 from ..payload import Data
 from ..segment import ACK, RST, SEQ_SPACE, Segment
-from ..vocabulary import RECEIVING, SENDING, TRANSMITTING, AppAction, Event, SocketError, State, Timer
+from ..vocabulary import RECEIVING, SENDING, TRANSMITTING, AppAction, Event, NoteKind, SocketError, State, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection as _Self
@@ -63,6 +63,7 @@ class UserCalls(_Self):
             raise TcpUserError("error: foreign socket unspecified (SEND on a listening socket)")
         if self.fin_requested or self.state not in SENDING:
             raise ConnectionClosing("SEND")
+        self.sender.queued(now)
         self.sender.space.queue(data)
         self.ledger.sent(self.peer, data)
         self.notify(AppAction.SEND, now, len(data))
@@ -80,23 +81,28 @@ class UserCalls(_Self):
         if self.state is State.CLOSED and self.error is SocketError.ECONNRESET:
             raise ConnectionReset("RECEIVE")
         data = self.rcv.read(nbytes)
-        advertised = self.advertised_window
+        advertised = self.rcv.window
         if (
             data
             and self.state in RECEIVING
-            and 2 * advertised <= self.profile.rcv_buffer
-            and self.rcv.window >= 2 * max(advertised, 1)
+            and 2 * advertised <= self.profile.rcvbuf
+            and self.rcv.free >= 2 * max(advertised, 1)
         ):
             self.send_ack()
         return data
 
-    def close(self, now: float, *, half: bool = False) -> None:
+    def close(self, now: float, *, half: bool = False, linger: float | None = None) -> None:
         """CLOSE (§3.10.4), like close(2); with ``half=True`` shutdown(SHUT_WR).
 
         Both queue a FIN after the data ("segmentize any queued data … then form a FIN").
         A full close also stops reading: unread data makes it an ABORT (RST, RFC 2525
         §2.17, Linux ``tcp_close``), and so does data arriving afterwards.  A half close
         keeps reading.  In SYN-SENT the connection is simply deleted.
+
+        ``linger=0`` is ``SO_LINGER`` with ``{l_onoff = 1, l_linger = 0}``: close() aborts
+        at once with a RST, throwing away whatever was not yet acknowledged (Linux
+        ``tcp_close`` → ``tcp_disconnect``).  Any other linger time only makes close()
+        wait; the segments on the wire are the same, so it is not modelled.
         """
         call = "SHUTDOWN" if half else "CLOSE"
         if self.state is State.CLOSED:
@@ -109,6 +115,11 @@ class UserCalls(_Self):
             return
         if not half and self.rcv.unread > 0:
             self.notify(AppAction.CLOSE, now, detail=f"with {self.rcv.unread} unread bytes: abort")
+            self.abort(now, quietly=True)
+            return
+        if not half and linger == 0:
+            self.notify(AppAction.CLOSE, now, detail="SO_LINGER 0: abort")
+            self.note(now, NoteKind.LINGER_ABORT, "close() with SO_LINGER {1, 0}: abort with RST, unsent data discarded")
             self.abort(now, quietly=True)
             return
         self.notify(AppAction.SHUTDOWN if half else AppAction.CLOSE, now)

@@ -10,17 +10,30 @@ from ..errors import ParameterError
 from ..trace import Trace
 from ..vocabulary import Timer
 
-# How a ladder names a timer; a timer kind not listed here (a new member of
-# tcpbook.vocabulary.Timer, or a kind read from a capture) is named by timer_name().
-TIMER_NAMES = {
-    Timer.RTO.value: "RTO",
-    Timer.TIME_WAIT.value: "TIME-WAIT",
-    Timer.DELAYED_ACK.value: "delayed ACK",
-    Timer.PERSIST.value: "persist",
-    Timer.FIN_WAIT_2.value: "FIN-WAIT-2 timeout",
-}
-#: Timer lanes from the inner to the outer one (short timers near the timeline, TIME-WAIT outside).
-TIMER_ORDER = ("rto", "delayed-ack", "persist", "fin-wait-2", "time-wait")
+
+class _TimerNames(dict):
+    """How a ladder labels each timer; a timer kind it does not know keeps its own name."""
+
+    def __missing__(self, kind: str) -> str:
+        return str(kind)
+
+
+TIMER_NAMES: dict[str, str] = _TimerNames(
+    {
+        Timer.RTO: "RTO",
+        Timer.TLP: "loss probe",
+        Timer.TIME_WAIT: "TIME-WAIT",
+        Timer.DELAYED_ACK: "delayed ACK",
+        Timer.PERSIST: "persist",
+        Timer.KEEPALIVE: "keepalive",
+        Timer.FIN_WAIT_2: "FIN-WAIT-2 timeout",
+    }
+)
+#: Lane order of the timers (every member of the vocabulary, the RTO nearest the lifeline).
+TIMER_ORDER: tuple[str, ...] = tuple(
+    sorted(Timer, key=lambda t: (Timer.RTO, Timer.TLP, Timer.DELAYED_ACK, Timer.PERSIST, Timer.KEEPALIVE,
+                                 Timer.FIN_WAIT_2, Timer.TIME_WAIT).index(t) if t in TIMER_NAMES else 99)
+)
 SPOOFED = "spoofed"  # the lane all spoofed sources of a SYN flood share
 
 
@@ -30,13 +43,11 @@ def timer_name(kind: str) -> str:
     return TIMER_NAMES.get(str(kind), str(kind).replace("-", " ").replace("_", " "))
 
 
-def timer_rank(kind: str) -> tuple[int, int, str]:
-    """Sort key of timer lanes: :data:`TIMER_ORDER` first, then the vocabulary's order, then by name."""
+def timer_rank(kind: str) -> tuple[int, str]:
+    """Where timer ``kind`` goes among the timer lanes: in :data:`TIMER_ORDER`, an unknown
+    kind after them (unknown kinds by name, so the order never depends on a set's)."""
     kind = str(kind)
-    if kind in TIMER_ORDER:
-        return (0, TIMER_ORDER.index(kind), kind)
-    members = [t.value for t in Timer]
-    return (1, members.index(kind) if kind in members else len(members), kind)
+    return (TIMER_ORDER.index(kind) if kind in TIMER_ORDER else len(TIMER_ORDER), kind)
 
 
 def fmt_duration(seconds: float) -> str:
