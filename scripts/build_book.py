@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
 # for the widget manager that is wrong twice over: require.js must come before embed-amd.js,
 # and pages without explorers should not load 3.5 MB of JavaScript.  myst-nb already adds
 # them, in the order of nb_ipywidgets_js, to exactly the pages that embed widget state.
-PER_PAGE_JS = ("vendor/", "widgets-assets-path.js", "tcpbook-widgets.js", "tcpbook-math.js")
+PER_PAGE_JS = ("vendor/", "widgets-assets-path.js", "tcpbook-math.js")
 
 
 def _drop_per_page_js(app, config) -> None:  # noqa: ANN001 - Sphinx callback signature

@@ -229,11 +229,14 @@ WIDGETS_READY_JS = """
 () => {
   const expected = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   const rendered = document.querySelectorAll('.jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox').length;
-  return expected === 0 || rendered >= expected;
+  const explorers = document.querySelectorAll('.tcpbook-static-explorer').length;
+  const wired = document.querySelectorAll('.tcpbook-static-explorer[data-ready]').length;
+  return (expected === 0 || rendered >= expected) && wired === explorers;
 }
 """
 
 
 def wait_for_widgets(page, timeout_ms: int = 15_000) -> None:  # noqa: ANN001
-    """Wait until the widget manager has rendered a view for every embedded widget."""
+    """Wait until every explorer works: each static explorer's script has wired its
+    controls, and the widget manager (on a page that embeds widgets) has rendered them."""
     page.wait_for_function(WIDGETS_READY_JS, timeout=timeout_ms)

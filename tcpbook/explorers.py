@@ -18,12 +18,12 @@ It works in two worlds:
   re-simulates and redraws, for any value the control allows;
 * **static** (the published HTML book, no kernel): when the book is built
   (``TCPBOOK_STATIC=1``) the explorer runs every point of a small grid of control
-  values and embeds the pictures of each.  The pictures sit in nested
-  :class:`ipywidgets.Stack` widgets — one level per control — and each control's
-  ``index`` is ``jslink``-ed to the ``selected_index`` of every Stack of its level,
-  so the browser switches frames by itself, without a kernel.  Each picture is
-  embedded as inline SVG with its alt text (:mod:`tcpbook.render.figurehtml`), and
-  identical pictures are embedded once and shared, which keeps a chapter page small.
+  values and writes a :class:`StaticExplorer`: plain HTML with native controls (range
+  inputs, a menu, radio buttons — named, and operable and announced by keyboard), every
+  picture of every frame once (inline SVG with its alt text, hidden until a frame shows
+  it), and a short script that shows the frame of the controls' values.  No kernel and
+  no widget manager: a frame switch only hides three elements and shows three, and the
+  page needs no 3.5 MB of JavaScript.
 
 ``explore(name, static=True)`` or ``static=False`` forces a mode.
 """
@@ -38,10 +38,10 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .errors import ParameterError
 from .render import style
@@ -51,6 +51,7 @@ from .render.ladderdiagram import ladder, ladder_svg
 from .render.statediagram import state_diagram
 from .render.summary import alt_text, outcome_summary
 from .scenarios import get_scenario, simulate
+from .staticexplorer import StaticControl, StaticExplorer
 from .trace import Trace
 
 STATIC_ENV = "TCPBOOK_STATIC"
@@ -86,19 +87,12 @@ class Control:
             return "on" if value else "off"
         return str(value)
 
-    def static_widget(self, value: Any) -> widgets.ValueWidget:
-        """A widget whose embedded state keeps working without a kernel."""
-        options = [(self.label(v), v) for v in self.grid]
-        index = self.grid.index(value)
-        # The description is the control's visible label; _static/tcpbook-widgets.js also
-        # gives it to a slider's handle as its accessible name.
-        common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help or None}
-        if self.kind in ("float", "int"):
-            return widgets.SelectionSlider(options=options, index=index, continuous_update=True, **common)
-        if self.menu:
-            return widgets.Dropdown(options=options, index=index, **common)
-        common["style"] = {"description_width": "initial", "button_width": "72px"}
-        return widgets.ToggleButtons(options=options, index=index, **common)
+    def static_control(self) -> StaticControl:
+        """This control in a static explorer: a slider over the grid's values (a menu, or
+        buttons, for a choice), set to the default."""
+        kind = "slider" if self.kind in ("float", "int") else "menu" if self.menu else "buttons"
+        return StaticControl(self.name, tuple(self.label(v) for v in self.grid), self.grid.index(self.default), kind,
+                             self.help)
 
     def live_widget(self, value: Any) -> widgets.ValueWidget:
         common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help}
@@ -272,29 +266,6 @@ def _static_default() -> bool:
     return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def deterministic_widget_ids() -> None:
-    """Number this kernel's widget models 1, 2, 3 … instead of giving them random UUIDs.
-
-    A static page embeds every widget's state under its model id; with random ids the
-    page would differ from build to build although nothing in it changed.  Called by the
-    static explorers before they create widgets (once per kernel; the book runs each
-    chapter in its own kernel, in the same order, so the ids are the same every build).
-    """
-    import comm  # noqa: PLC0415 - the package ipywidgets opens its comms through
-
-    if getattr(comm.create_comm, "_tcpbook_numbered", False):
-        return
-    create = comm.create_comm
-    numbers = itertools.count(1)
-
-    def create_numbered_comm(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("comm_id", f"{next(numbers):032x}")  # same shape as uuid4().hex
-        return create(*args, **kwargs)
-
-    create_numbered_comm._tcpbook_numbered = True  # type: ignore[attr-defined]
-    comm.create_comm = create_numbered_comm
-
-
 class Explorer:
     """An explorer: a scenario, its controls and the three views (see the module docstring).
 
@@ -320,14 +291,9 @@ class Explorer:
         )
         # Fail now, with a ParameterError, if the fixed values are wrong.
         simulate(spec.scenario, **self._params({c.name: c.default for c in self.controls}))
-        self.frames: dict[tuple[Any, ...], widgets.Widget] = {}
-        self.stacks: list[list[widgets.Stack]] = []
-        self.links: list[widgets.widget_link.Link] = []
+        self.frames: dict[tuple[Any, ...], tuple[str, str, str]] = {}  # static: (summary, ladder, state) HTML
         self.inputs: dict[str, widgets.ValueWidget] = {}
-        self._widget: widgets.Widget | None = None
-        self._images: dict[str, widgets.Widget] = {}
-        self._shared: tuple[widgets.Layout, HTMLStyle] | None = None
-        self._frame_box_layout: widgets.Layout | None = None
+        self._widget: widgets.Widget | StaticExplorer | None = None
 
     # -- running ---------------------------------------------------------------------
 
@@ -366,8 +332,9 @@ class Explorer:
 
     # -- widgets ---------------------------------------------------------------------
 
-    def widget(self) -> widgets.Widget:
-        """The ipywidgets tree (built once; live or static as chosen at creation)."""
+    def widget(self) -> widgets.Widget | StaticExplorer:
+        """The ipywidgets tree of a live explorer, or the :class:`StaticExplorer` (HTML) of a
+        static one; built once."""
         if self._widget is None:
             self._widget = self._build_static() if self.static else self._build_live()
         return self._widget
@@ -376,35 +343,6 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget())
-
-    def _html(self, markup: str) -> widgets.HTML:
-        """One shared HTML widget per distinct markup: a picture shown by many frames
-        (the same state diagram for every loss that loses nothing) is embedded once.
-        All of them share one Layout and one style, so the page holds two models for
-        them, not two per picture."""
-        key = "html-" + hashlib.sha256(markup.encode()).hexdigest()
-        if key not in self._images:
-            if self._shared is None:
-                self._shared = (widgets.Layout(width="100%"), HTMLStyle())
-            layout, html_style = self._shared
-            self._images[key] = widgets.HTML(markup, layout=layout, style=html_style)
-        return self._images[key]  # type: ignore[return-value]
-
-    def _views(self, frame: Frame) -> widgets.Widget:
-        """One static frame: the summary, the ladder and the state diagram, one under the
-        other, each as wide as the page (inline SVG figures with their alt texts)."""
-        summary = self._html(frame.summary_html)
-        lad = self._html(frame.ladder_html())
-        state = self._html(frame.state_html())
-        frame_box = widgets.VBox([summary, lad, state], layout=self._layout())
-        frame_box.add_class("tcpbook-frame")
-        return frame_box
-
-    def _layout(self) -> widgets.Layout:
-        """The one Layout every frame and Stack of a static explorer shares (one model, not hundreds)."""
-        if self._frame_box_layout is None:
-            self._frame_box_layout = widgets.Layout(width="100%")
-        return self._frame_box_layout
 
     def _header(self, controls: Sequence[widgets.Widget], note: str = "") -> widgets.Widget:
         title = widgets.HTML(f'<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}')
@@ -436,17 +374,12 @@ class Explorer:
         self._redraw = redraw
         return widgets.VBox([self._header(list(inputs.values())), body])
 
-    def _build_static(self) -> widgets.Widget:
-        deterministic_widget_ids()
+    def _build_static(self) -> StaticExplorer:
+        """Run every point of the grid and write the explorer as HTML (see :class:`StaticExplorer`)."""
         # Controls with a single grid value stay at their default in the book.
-        controls = tuple(c for c in self.controls if len(c.grid) > 1)
-        inputs = {c.name: c.static_widget(c.default) for c in controls}
-        self.inputs = inputs
-        self.stacks = [[] for _ in controls]
-        cache: dict[tuple[Any, ...], widgets.Widget] = {}
-        frames_by_digest: dict[str, widgets.Widget] = {}
-
-        def leaf(point: tuple[Any, ...]) -> widgets.Widget:
+        controls = self.static_controls
+        drawn: dict[str, tuple[str, str, str]] = {}
+        for point in self.grid():
             values = {c.name: c.default for c in self.controls}
             values.update(zip((c.name for c in controls), point))
             trace = simulate(self.spec.scenario, **self._params(values))
@@ -454,40 +387,15 @@ class Explorer:
             body = trace.to_dict()
             body.pop("params")
             digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-            if digest not in frames_by_digest:
+            if digest not in drawn:
                 frame = render_frame(trace, phase=self.spec.phase, ladder_options=self.spec.ladder_options, compact=True)
-                frames_by_digest[digest] = self._views(frame)
-            self.frames[point] = frames_by_digest[digest]
-            return frames_by_digest[digest]
-
-        def build(level: int, prefix: tuple[Any, ...]) -> tuple[Any, widgets.Widget]:
-            if level == len(controls):
-                view = leaf(prefix)
-                return ("leaf", view.model_id), view
-            built = [build(level + 1, prefix + (v,)) for v in controls[level].grid]
-            key = (level, tuple(k for k, _ in built))
-            if key not in cache:
-                # Identical subtrees (e.g. every seed when nothing is lost) are shared.
-                stack = widgets.Stack([w for _, w in built], selected_index=controls[level].grid.index(controls[level].default),
-                                      layout=self._layout())
-                self.stacks[level].append(stack)
-                cache[key] = stack
-            return key, cache[key]
-
-        if controls:
-            _, root = build(0, ())
-        else:
-            root = leaf(())
-        for level, control in enumerate(controls):
-            for stack in self.stacks[level]:
-                self.links.append(widgets.jslink((inputs[control.name], "index"), (stack, "selected_index")))
+                drawn[digest] = (frame.summary_html, frame.ladder_html(), frame.state_html())
+            self.frames[point] = drawn[digest]
+        indexed = {tuple(c.grid.index(v) for c, v in zip(controls, point)): html for point, html in self.frames.items()}
         live_only = [c.name for c in self.controls if len(c.grid) == 1]
-        note = ""
-        if live_only:
-            note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>"
-        box = widgets.VBox([self._header(list(inputs.values()), note), root])
-        box.add_class("tcpbook-explorer")
-        return box
+        note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>" if live_only else ""
+        title = f"<b>{escape(self.spec.title)}</b> — scenario <code>{escape(self.spec.scenario)}</code>{note}"
+        return StaticExplorer(title, [c.static_control() for c in controls], indexed, explorer=self)
 
 
 def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Widget, error: widgets.Widget) -> widgets.Widget:
@@ -498,7 +406,7 @@ def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Wi
     return body
 
 
-def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget:
+def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget | StaticExplorer:
     """The explorer called ``name`` ("handshake", "transfer", "teardown", "syn-flood") as a widget.
 
     ``fixed`` parameters are passed to every run (a fixed control disappears);

@@ -44,6 +44,7 @@ TIERS: list[list[str]] = [
     ["render", "pcap", "capture", "analysis.models"],
     ["analysis.fastpath"],
     ["analysis.montecarlo"],
+    ["staticexplorer"],
     ["explorers"],
     ["analysis.plots"],  # chapter 5's loss explorer is built on the explorers
     ["analysis"],

@@ -18,9 +18,9 @@ from tcpbook.render.figurehtml import (
     compact_svg,
     describe_figure,
     figure_html,
+    inline_styles,
     make_legible,
     natural_size,
-    inline_styles,
     scope_ids,
     smallest_text_px,
     svg_figure_html,
@@ -209,3 +209,16 @@ def test_ipython_shows_figures_as_html_even_after_the_inline_backend_starts() ->
         assert "Ladder diagram of the handshake run" in data["text/html"]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_log_axes_are_labelled_without_small_superscripts() -> None:
+    from tcpbook.analysis.plots import divergence_figure
+    from tcpbook.render.scene import figure_bytes
+
+    fig = divergence_figure()
+    make_legible(fig)
+    svg = figure_bytes(fig, "svg").decode()
+    assert smallest_text_px(svg) >= style.MIN_TEXT_PT * 4 / 3 * 0.99
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "100" in labels and not any("^" in t or "$" in t for t in labels)

@@ -227,6 +227,12 @@ LEGIBILITY_CASES = [
     ("handshake", {"loss": 0.3, "seed": 45}),
     ("old-duplicate-syn", {}),
     ("transfer", {"bytes": 14600, "jitter": 0.05, "seed": 3}),
+    ("transfer", {"bytes": 14600, "reorder": 0.4, "seed": 4}),
+    ("crash", {}),
+    ("exit", {}),
+    ("dead-peer", {}),
+    ("time-wait-reuse", {}),
+    ("time-wait-rst", {}),
     ("transfer", {"bytes": 14600, "drop": ["client:DATA:3"]}),
     ("full", {"loss": 0.2, "seed": 7}),
     ("close", {"drop": ["client:ACK:2"]}),
@@ -247,6 +253,8 @@ def assert_collision_free(scene) -> None:
     assert len([r for r, kind in placed if kind != "mark"]) == len(texts)
     for i, (a, kind_a) in enumerate(placed):
         for b, kind_b in placed[i + 1:]:
+            if kind_a == kind_b == "mark":
+                continue  # two ✗ may touch (a fan of lost segments); no text may
             assert not a.overlaps(b), (a, kind_a, b, kind_b)
     for rect, _ in placed:
         x0, y0, x1, y1 = rect.bounds()
@@ -269,7 +277,7 @@ def test_no_label_covers_another_and_none_is_small(scenario: str, params: dict) 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    scenario=st.sampled_from(["handshake", "transfer", "full", "close", "simultaneous-close"]),
+    scenario=st.sampled_from(["handshake", "transfer", "full", "close", "simultaneous-close", "crash", "dead-peer"]),
     loss=st.sampled_from([0.0, 0.1, 0.3, 0.5]),
     seed=st.integers(0, 500),
     jitter=st.sampled_from([0.0, 0.02, 0.08]),
@@ -278,7 +286,7 @@ def test_placement_never_overlaps(scenario: str, loss: float, seed: int, jitter:
     """Property: whatever the run, the ladder's texts never overlap."""
     from tcpbook.render.ladderdiagram import ladder_scene
 
-    params = {"loss": loss, "seed": seed, "jitter": jitter}
+    params = {"loss": loss, "seed": seed, "jitter": jitter, "reorder": jitter * 4}
     if scenario in ("transfer", "full"):
         params["bytes"] = 8760
     assert_collision_free(ladder_scene(simulate(scenario, **params)))
@@ -286,12 +294,13 @@ def test_placement_never_overlaps(scenario: str, loss: float, seed: int, jitter:
 
 def test_crossing_and_repeated_labels_are_shared_not_stacked() -> None:
     """The reordering run: duplicate ACKs sent one after the other share one label."""
-    trace = simulate("transfer", bytes=14600, jitter=0.05, seed=3)
+    trace = simulate("transfer", bytes=14600, reorder=0.4, seed=3)
     fig = ladder(trace)
     labels = [a.get_text() for a in artists(fig, Text, "label-")]
     shared = [t for t in labels if re.match(r"\d+× ", t)]
     assert shared, labels
-    assert len(labels) == len(set(labels)), "two labels say the same thing"
+    words = [t.replace("\n", " ") for t in labels]
+    assert len(words) == len(set(words)), "two labels say the same thing"
 
 
 def test_every_label_keeps_clear_of_the_crosses() -> None:

@@ -351,22 +351,20 @@ def loss_explorer(
 
     Live (a kernel): every change re-samples with the fast path and redraws.  Static
     (``static=True``, or ``TCPBOOK_STATIC=1`` when ``static`` is None): every frame of the
-    grid ``losses`` × ``retries`` is drawn now and embedded; each slider's ``index`` is
-    ``jslink``-ed to the ``selected_index`` of the :class:`ipywidgets.Stack` s of its
-    level, so the page switches frames without a kernel.
+    grid ``losses`` × ``retries`` is drawn now and embedded in a
+    :class:`~tcpbook.staticexplorer.StaticExplorer`, whose native sliders switch frames
+    without a kernel.
     """
     import ipywidgets as widgets
 
     if static is None:
         static = os.environ.get(STATIC_ENV, "") == "1"
-    if static:
-        from ..explorers import deterministic_widget_ids  # noqa: PLC0415 - widgets only when drawn
-
-        deterministic_widget_ids()
     losses = [float(x) for x in losses]
     retries = [int(r) for r in retries]
     if not losses or not retries:
         raise ParameterError("losses", losses, "at least one loss and one retry limit")
+    if static:
+        return _static_loss_explorer(losses, retries, trials, seed)
     loss_slider = widgets.SelectionSlider(
         options=[(f"{x:.0%}", x) for x in losses],
         value=losses[min(2, len(losses) - 1)],
@@ -376,31 +374,6 @@ def loss_explorer(
     retry_slider = widgets.SelectionSlider(
         options=[(str(r), r) for r in retries], value=retries[-1], description="syn_retries", continuous_update=False
     )
-    if static:
-        outer_children = []
-        inner_stacks = []
-        plot = LossExplorerPlot(trials=trials, dpi=56)
-        shared = widgets.Layout(width="100%")
-        for j, r in enumerate(retries):
-            frames = []
-            for i, x in enumerate(losses):
-                plot.update(x, r, seed * 1000 + 10 * j + i)
-                # Inline SVG with its alt text: legible at any width, its words real text.
-                frames.append(widgets.HTML(plot.svg_html(), layout=shared))
-            inner = widgets.Stack(frames, selected_index=loss_slider.index, layout=shared)
-            inner_stacks.append(inner)
-            outer_children.append(inner)
-        outer = widgets.Stack(outer_children, selected_index=retry_slider.index, layout=shared)
-        outer.add_class("tcpbook-frame")
-        widgets.jslink((retry_slider, "index"), (outer, "selected_index"))
-        for inner in inner_stacks:
-            widgets.jslink((loss_slider, "index"), (inner, "selected_index"))
-        controls = widgets.Box([loss_slider, retry_slider],
-                               layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="4px 18px"))
-        controls.add_class("tcpbook-controls")
-        box = widgets.VBox([controls, outer])
-        box.add_class("tcpbook-explorer")
-        return box
     image = widgets.Image(format="png")
     plot = LossExplorerPlot(trials=trials)
 
@@ -412,6 +385,26 @@ def loss_explorer(
     retry_slider.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), image])
+
+
+def _static_loss_explorer(losses: list[float], retries: list[int], trials: int, seed: int) -> Any:
+    """The loss explorer for the published book: every (loss, syn_retries) frame drawn now,
+    as inline SVG with its alt text, behind two native sliders (no kernel, no widgets)."""
+    from ..staticexplorer import StaticControl, StaticExplorer  # noqa: PLC0415
+
+    plot = LossExplorerPlot(trials=trials)
+    frames = {}
+    for j, r in enumerate(retries):
+        for i, x in enumerate(losses):
+            plot.update(x, r, seed * 1000 + 10 * j + i)
+            frames[(i, j)] = (plot.svg_html(),)
+    controls = [
+        StaticControl("loss", tuple(f"{x:.0%}" for x in losses), min(2, len(losses) - 1), "slider",
+                      "probability that each segment is lost, in each direction"),
+        StaticControl("syn_retries", tuple(str(r) for r in retries), len(retries) - 1, "slider",
+                      "how many times the client retransmits its SYN"),
+    ]
+    return StaticExplorer("<b>Loss and retries</b> — the geometric model against the fast path", controls, frames)
 
 
 def divergence_figure(rtt: float = 0.1, rto: float = 1.0, ax: Any = None) -> Figure:

@@ -225,18 +225,27 @@ def svg_figure_html(svg: bytes | str, alt: str, *, kind: str = "") -> str:
 
 def make_legible(fig: Any, *, min_pt: float = style.MIN_TEXT_PT, max_width_in: float = MAX_WIDTH_IN) -> Any:
     """Make ``fig`` readable in the book's column: at most ``max_width_in`` wide and no
-    text smaller than ``min_pt``.  Changes ``fig`` in place (and returns it).
+    text smaller than ``min_pt`` (log axes label their ticks 100, not 10²).  Changes
+    ``fig`` in place (and returns it).
 
     A narrower figure keeps most of its height (the square root of the width ratio), so
     enlarged labels still find room; a figure without a layout engine gets matplotlib's
     constrained layout, which makes the room.
     """
     from matplotlib.text import Text  # noqa: PLC0415
+    from matplotlib.ticker import FuncFormatter, LogFormatterMathtext, NullFormatter  # noqa: PLC0415
 
     w, h = fig.get_size_inches()
     if w > max_width_in:
         fig.set_size_inches(max_width_in, h * (max_width_in / w) ** 0.5)
     for ax in fig.axes:
+        for ticks in (ax.xaxis, ax.yaxis):
+            # A log axis writes 10² with a superscript at 70 % of the label's size: plain
+            # numbers (100) keep every digit at the label's size.
+            if isinstance(ticks.get_major_formatter(), LogFormatterMathtext):
+                ticks.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            if isinstance(ticks.get_minor_formatter(), LogFormatterMathtext):
+                ticks.set_minor_formatter(NullFormatter())
         for axis in ("x", "y"):
             ticks = ax.xaxis if axis == "x" else ax.yaxis
             labels = ticks.get_ticklabels(which="both")

@@ -518,6 +518,10 @@ def _collect_moments(plan: _Plan, window: tuple[float, float] | None) -> None:
             for t in (sp.start, sp.end):
                 if plan.lo <= t <= plan.hi and not (hidden and hidden[0] < t < hidden[1]):
                     plan.moments.setdefault(round(t, 9), 1)
+    for n in plan.trace.notes:
+        if n.kind in HOST_NOTES and n.endpoint in plan.own_states and plan.lo <= n.t <= plan.hi \
+                and not (hidden and hidden[0] < n.t < hidden[1]):
+            plan.moments.setdefault(round(n.t, 9), 1)
     if plan.spoof:
         syn_times = [s.t for _, s in plan.spoof if s.src.startswith(_SPOOFED)] or [plan.spoof[0][1].t]
         for t in (syn_times[0], syn_times[-1]):
@@ -625,6 +629,7 @@ def _draw(lay: _Layout) -> list[float]:
     _draw_lanes(lay)
     _draw_breaks(lay)
     _draw_states(lay)
+    _draw_host_notes(lay)
     _draw_timers(lay)
     _draw_flood(lay)
     ends = _draw_arrows(lay)
@@ -715,6 +720,26 @@ def _draw_error(lay: _Layout, name: str, x: float, ha: str, floor: float) -> Non
     lay.put_text(rect, outcome.error, weight="bold", colour="white", gid=f"error-{name}",
                  box=Box(style.text_colour(style.DROP, "#FFFFFF"), pad=PILL_PAD))
     lay.bottom = max(lay.bottom, rect.bounds()[3] + 8)
+
+
+# Notes a timeline shows where they happen: the host itself, not one connection, changed.
+HOST_NOTES = {NoteKind.HOST_CRASHED: "host crashed", NoteKind.HOST_REBOOTED: "host rebooted"}
+
+
+def _draw_host_notes(lay: _Layout) -> None:
+    """A crash or a reboot of an endpoint's host, beside its timeline where it happened."""
+    for n in lay.plan.trace.notes:
+        text = HOST_NOTES.get(n.kind)
+        hidden = lay.plan.hidden
+        if text is None or n.endpoint not in lay.plan.own_states or not lay.plan.lo <= n.t <= lay.plan.hi \
+                or (hidden and hidden[0] < n.t < hidden[1]):
+            continue
+        side = lay.side(n.endpoint)
+        x = lay.xs[n.endpoint] + side * (lay.timer_room(n.endpoint) + LEADER)
+        rect = _free_near(lay, text, x, lay.y(n.t), "right" if side < 0 else "left", lambda r: True, pad=PILL_PAD)
+        if rect is not None:
+            lay.put_text(rect, text, weight="bold", colour="white", gid=f"note-{n.endpoint}-{n.kind}",
+                         box=Box(style.text_colour(style.DROP, "#FFFFFF"), pad=PILL_PAD))
 
 
 def _draw_timers(lay: _Layout) -> None:
@@ -822,11 +847,11 @@ def _draw_refused(lay: _Layout, ends: dict[int, _Arrow]) -> None:
                 break
 
 
-def _free_near(lay: _Layout, text: str, x: float, y: float, ha: str, fits: Any) -> Rect | None:
+def _free_near(lay: _Layout, text: str, x: float, y: float, ha: str, fits: Any, pad: float = 0.0) -> Rect | None:
     """A free place for a horizontal ``text`` anchored at ``x`` near ``y`` (tried at
     ``y``, then a line above, a line below …) that ``fits`` accepts, or None."""
     for dy in (0.0, -12.0, 12.0, -24.0, 24.0):
-        rect = lay.text_rect(text, x, y + dy, ha=ha, pad=0.0)
+        rect = lay.text_rect(text, x, y + dy, ha=ha, pad=pad)
         if fits(rect) and lay.board.free(rect):
             return rect
     return None
