@@ -10,7 +10,7 @@ A :class:`StaticExplorer` is plain HTML:
   and state diagram), and a picture several frames share is written once; all but the
   current frame's pictures carry ``hidden``, so the browser neither lays them out nor
   paints them;
-* **a short script** (:data:`SCRIPT`) that, when a control changes, computes the frame of
+* **a short script** (``SCRIPT``) that, when a control changes, computes the frame of
   the controls' values and swaps the ``hidden`` attribute of at most one picture per
   slot.  Each slot keeps the height of its tallest picture, so a switch never moves the
   rest of the page: the browser lays out and paints the explorer alone.
