@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows.append(("explorer latency", "", "bench_explorer.py not present", ""))
 
-    # Chapter 6's loss/retries explorer: one live redraw = fast-path sample + two-panel figure.
+    # The loss-and-retries chapter's explorer: one live redraw = fast-path sample + two-panel figure.
     import numpy as np
 
     from tcpbook.analysis.plots import LossExplorerPlot
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         lat.append(1000 * (time.perf_counter() - t0))
     rows.append(
         (
-            "loss explorer (chapter 6) live redraw",
+            "loss explorer (loss-and-retries chapter) live redraw",
             f"{len(lat)} changes",
             f"p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms",
             "p95 < 100 ms",

@@ -13,9 +13,10 @@ Steps, and why each is here:
    them, so the sliders work in the static pages.  Warnings are errors (``-W``), every
    cross-reference must resolve (``-n``), and ``--keep-going`` reports all problems at once.
    Execution uses the jupyter-cache, so a rebuild re-runs only chapters whose code changed.
-4. **A plain ``.ipynb`` of every page** (via jupytext, outputs stripped, no jupytext
-   metadata) in ``_build/html/_downloads/notebooks/``, so a reader can open a chapter in
-   plain Jupyter or Colab; each page gets an entry in its download menu and a short note.
+4. **A plain ``.ipynb`` of every page** in ``_build/html/_downloads/notebooks/``, and
+   tcpbook's wheel beside them, so a reader can run a chapter in plain Jupyter or Colab
+   (``scripts/downloads.py``: an install cell first, the prose as plain Markdown with the
+   numbers the book shows); each page gets an entry in its download menu and a short note.
 5. **A report**: ``_build/build-report.json`` (return code, warnings, time, pages, page
    weights) for the tests, and a table of page weights on stdout.
 
@@ -38,7 +39,9 @@ import sys
 import time
 from pathlib import Path
 
+import downloads  # scripts/downloads.py: the plain .ipynb of every page
 import yaml
+from downloads import number_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -101,12 +104,14 @@ def ensure_kernel() -> None:
     spec = KERNEL_DIR / "kernels" / "python3" / "kernel.json"
     startup = f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"
     if spec.is_file():
-        argv = json.loads(spec.read_text()).get("argv", [])
-        if argv and Path(argv[0]) == Path(sys.executable) and startup in argv:
+        installed = json.loads(spec.read_text())
+        argv = installed.get("argv", [])
+        if argv and Path(argv[0]) == Path(sys.executable) and installed.get("display_name") == "Python 3" \
+                and startup in argv:
             return
     subprocess.run(
         [sys.executable, "-m", "ipykernel", "install", "--prefix", str(VENV), "--name", "python3",
-         "--display-name", "Python 3 (tcpbook)"],
+         "--display-name", "Python 3"],  # as the chapters' headers say (see binder/postBuild)
         check=True, stdout=subprocess.DEVNULL,
     )
     kernel = json.loads(spec.read_text())
@@ -116,7 +121,9 @@ def ensure_kernel() -> None:
 
 def book_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["TCPBOOK_STATIC"] = "1"
+    # Static explorers (precomputed frames) for the published book.  TCPBOOK_BUILD_STATIC=0
+    # builds a quicker book with live explorers, for tests that check other things.
+    env["TCPBOOK_STATIC"] = os.environ.get("TCPBOOK_BUILD_STATIC", "1")
     env["JUPYTER_PATH"] = os.pathsep.join([str(KERNEL_DIR), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     # Quiet the debugger's frozen-modules notice and make plots independent of the desktop.
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
@@ -168,32 +175,6 @@ def run_jupyter_book() -> tuple[int, list[str], float]:
     return code, warnings, time.perf_counter() - start
 
 
-def write_notebook(source: Path, target: Path) -> None:
-    """Convert a MyST chapter into a plain .ipynb: no outputs, no jupytext metadata."""
-    import jupytext  # noqa: PLC0415 - only needed here
-    import nbformat  # noqa: PLC0415
-
-    nb = jupytext.read(source)
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata.setdefault("language_info", {"name": "python"})
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    number_cells(nb)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.validate(nb)
-    target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
-
-
-def number_cells(nb) -> None:  # noqa: ANN001 - an nbformat NotebookNode
-    """Give cells the ids cell-1, cell-2 …: nbformat would draw random ones, and the same
-    chapter would then download differently from build to build."""
-    for index, cell in enumerate(nb.cells, start=1):
-        cell["id"] = f"cell-{index}"
-
-
 def stabilise_source_notebooks() -> None:
     """The same for the .ipynb copies jupyter-book publishes under ``_sources/``."""
     import nbformat  # noqa: PLC0415
@@ -213,7 +194,7 @@ def stabilise_source_notebooks() -> None:
 NOTE_MARK = "tcpbook-notebook-note"
 
 
-def link_notebook(page_html: Path, notebook: Path) -> None:
+def link_notebook(page_html: Path, notebook: Path, wheel: Path) -> None:
     """Add the notebook to the page's download menu and a note at the top of the article."""
     text = page_html.read_text(encoding="utf-8")
     if NOTE_MARK in text:
@@ -230,9 +211,11 @@ def link_notebook(page_html: Path, notebook: Path) -> None:
     menu = re.search(r'(<ul class="dropdown-menu">\s*)(<li><a href="[^"]*_sources/)', text)
     if menu:
         text = text[: menu.end(1)] + item + text[menu.end(1):]
+    wheel_href = html.escape(os.path.relpath(wheel, page_html.parent).replace(os.sep, "/"))
     note = (
         f'<p class="{NOTE_MARK}">Run this chapter yourself: download it as a notebook '
-        f'(<a href="{href}" download="{name}">{name}</a>) for Jupyter or Colab, or use the '
+        f'(<a href="{href}" download="{name}">{name}</a>) for Jupyter or Colab — its first cell '
+        f'installs tcpbook (also published here as a <a href="{wheel_href}">wheel</a>) — or use the '
         f'launch button (rocket) above to open it live in Binder.</p>'
     )
     article = re.search(r'(<article class="bd-article"[^>]*>\s*)', text)
@@ -263,6 +246,51 @@ def fix_accessible_names(page_html: Path) -> None:
         fixed = pattern.sub(replacement, fixed)
     if fixed != text:
         page_html.write_text(fixed, encoding="utf-8")
+
+
+WHEELS = HTML / "_downloads"
+WHEEL_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip can hold: the same wheel every build
+
+
+def build_wheel() -> Path:
+    """Build tcpbook's wheel into ``_build/html/_downloads/``, published with the pages.
+
+    tcpbook is on no package index; a downloaded notebook installs it from the repository
+    or, offline, from this file.  ``SOURCE_DATE_EPOCH`` makes the zip's timestamps fixed.
+    """
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    for old in WHEELS.glob("tcpbook-*.whl"):
+        old.unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(WHEELS), str(ROOT)],
+        env={**os.environ, "SOURCE_DATE_EPOCH": WHEEL_EPOCH}, capture_output=True, text=True,
+    )
+    wheels = sorted(WHEELS.glob("tcpbook-*.whl"))
+    if proc.returncode != 0 or len(wheels) != 1:
+        raise SystemExit(f"build_book: building the tcpbook wheel failed:\n{proc.stdout}{proc.stderr}")
+    return wheels[0]
+
+
+def install_requirement(config_path: Path = ROOT / "_config.yml") -> str:
+    """What a downloaded notebook pip-installs: tcpbook from the repository in _config.yml."""
+    repo = yaml.safe_load(config_path.read_text(encoding="utf-8"))["repository"]
+    return f"tcpbook @ git+{repo['url'].rstrip('/')}.git@{repo.get('branch', 'main')}"
+
+
+def write_downloads(pages: list[str], sources: list[Path]) -> None:
+    """The wheel, and a plain notebook of every built page linked from the page."""
+    wheel = build_wheel()
+    install = downloads.install_cell_source(install_requirement(), wheel.name)
+    values_path = BUILD / INLINE_VALUES
+    values = json.loads(values_path.read_text(encoding="utf-8")) if values_path.is_file() else {}
+    index = downloads.BookIndex.from_sources(dict(zip(pages, sources)))
+    for page, source in zip(pages, sources):
+        page_html = HTML / f"{page}.html"
+        if page_html.is_file():
+            notebook = NOTEBOOKS / downloads.notebook_name(page)
+            downloads.write_notebook(source, notebook, docname=page, index=index,
+                                     values=values.get(page, {}), install=install)
+            link_notebook(page_html, notebook, wheel)
 
 
 def page_weight(page_html: Path) -> dict[str, int]:
@@ -297,12 +325,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if code == 0 or built:
         stabilise_source_notebooks()
-        for page, source in zip(pages, sources):
-            page_html = HTML / f"{page}.html"
-            if page_html.is_file():
-                notebook = NOTEBOOKS / f"{Path(page).name}.ipynb"
-                write_notebook(source, notebook)
-                link_notebook(page_html, notebook)
+        write_downloads(pages, sources)
 
     if HTML.exists():
         for page_html in sorted(HTML.rglob("*.html")):
@@ -442,13 +465,114 @@ def _resolve_short_tcpbook_refs(app, env, node, contnode):  # noqa: ANN001, ANN2
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, matches[0])
 
 
+# --- Inline numbers: {eval}`name` --------------------------------------------------------
+# The prose shows numbers computed by the chapter with MyST's inline role {eval}`name`.
+# myst-nb evaluates it while it parses the page, in the chapter's kernel (execution mode
+# `inline`); jupyterlab-myst evaluates the same role live in JupyterLab.  Two details of
+# myst-nb 1.x make the book disagree with JupyterLab's "Run All", and are fixed here:
+#
+# 1. myst-nb runs a code cell only when it renders it, so a hidden `remove-cell` cell
+#    that computes a number runs *after* the prose below it has been evaluated (a
+#    NameError).  We run every cell above a markdown cell before rendering that cell.
+# 2. myst-nb evaluates by executing the name as code, and IPython then prints nothing
+#    if the last cell *in the history* ended with `;` (`fig();` silences every later
+#    number).  We evaluate as Jupyter user_expressions instead, the mechanism of the
+#    execute request that jupyterlab-myst uses: same values, same text, no such quirk.
+#
+# Every value shown is also recorded (in document order) and written to
+# _build/inline-values.json, so the downloadable notebooks can carry the built numbers
+# in their prose (Colab and plain Jupyter have no {eval}).
+
+INLINE_VALUES = "inline-values.json"
+
+
+def _run_cells_above_markdown(self, token) -> None:  # noqa: ANN001 - myst-nb renderer method
+    client = self.nb_client
+    if type(client).__name__ == "NotebookClientInline":
+        client.code_cell_outputs(token.meta["index"])  # executes every cell up to here
+    self.render_children(token)
+
+
+def _eval_as_user_expression(self, name: str) -> list:  # noqa: ANN001
+    """``NotebookClientInline.eval_variable`` through an execute request's user_expressions."""
+    import nbformat  # noqa: PLC0415
+    from myst_nb.core.execute.base import EvalNameError  # noqa: PLC0415
+
+    if not re.match(self.nb_config.eval_name_regex, name):
+        raise EvalNameError(name)
+    kc = self._client.kc
+    msg_id = kc.execute("", silent=True, store_history=False, user_expressions={"value": name})
+    reply = self._client.wait_for_reply(msg_id)
+    result = (reply or {}).get("content", {}).get("user_expressions", {}).get("value")
+    if result is None:
+        return []
+    if result.get("status") != "ok":
+        return [nbformat.from_dict({"output_type": "error", "ename": result.get("ename", "Error"),
+                                    "evalue": result.get("evalue", ""), "traceback": result.get("traceback", [])})]
+    return [nbformat.from_dict({"output_type": "execute_result", "execution_count": None,
+                                "data": result.get("data", {}), "metadata": result.get("metadata", {})})]
+
+
+def _recording_eval_role():  # noqa: ANN202
+    from myst_nb.ext.eval import EvalRoleAny  # noqa: PLC0415
+
+    class RecordingEvalRole(EvalRoleAny):
+        """myst-nb's {eval} role that also notes the text it put on the page."""
+
+        def run(self):  # noqa: ANN202
+            result, messages = super().run()
+            env = getattr(self.document.settings, "env", None)
+            if env is not None and result:
+                text = "".join(node.astext() for node in result)
+                values = env.__dict__.setdefault("tcpbook_inline_values", {})
+                values.setdefault(env.docname, {}).setdefault(self.text, []).append(text)
+            return result, messages
+
+    return RecordingEvalRole()
+
+
+def _install_inline_eval(app, config) -> None:  # noqa: ANN001
+    from myst_nb.core.execute.inline import NotebookClientInline  # noqa: PLC0415
+    from myst_nb.sphinx_ import SphinxNbRenderer  # noqa: PLC0415
+
+    for owner, attr in ((SphinxNbRenderer, "render_nb_cell_markdown"), (NotebookClientInline, "eval_variable")):
+        if not hasattr(owner, attr):  # a myst-nb release that moved it: fail loudly, never silently
+            raise RuntimeError(f"build_book: myst-nb changed, {owner.__name__}.{attr} is gone; update build_book.py")
+    SphinxNbRenderer.render_nb_cell_markdown = _run_cells_above_markdown
+    NotebookClientInline.eval_variable = _eval_as_user_expression
+    app.add_role("eval", _recording_eval_role(), override=True)
+
+
+def _purge_inline_values(app, env, docname) -> None:  # noqa: ANN001
+    env.__dict__.get("tcpbook_inline_values", {}).pop(docname, None)
+
+
+def _merge_inline_values(app, env, docnames, other) -> None:  # noqa: ANN001
+    mine = env.__dict__.setdefault("tcpbook_inline_values", {})
+    for docname, values in other.__dict__.get("tcpbook_inline_values", {}).items():
+        if docname in docnames:
+            mine[docname] = values
+
+
+def _write_inline_values(app, exception) -> None:  # noqa: ANN001
+    if exception is None:
+        values = app.env.__dict__.get("tcpbook_inline_values", {})
+        path = Path(app.outdir).parent / INLINE_VALUES
+        path.write_text(json.dumps(values, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
-    them, math typeset by the vendored KaTeX, every script on a page once, and short
-    tcpbook names in docstrings resolved."""
+    them, math typeset by the vendored KaTeX, every script on a page once, short tcpbook
+    names in docstrings resolved, and {eval} inline numbers evaluated as in JupyterLab
+    (and recorded for the downloads)."""
     app.connect("config-inited", _drop_per_page_js, priority=900)
+    app.connect("config-inited", _install_inline_eval, priority=950)
     app.add_html_math_renderer("katex", (_visit_math, None), (_visit_displaymath, None))
     app.connect("html-page-context", _katex_assets)
+    app.connect("env-purge-doc", _purge_inline_values)
+    app.connect("env-merge-info", _merge_inline_values)
+    app.connect("build-finished", _write_inline_values)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
     app.connect("missing-reference", _resolve_short_tcpbook_refs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

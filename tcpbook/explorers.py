@@ -30,13 +30,17 @@ It works in two worlds:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import itertools
 import json
 import os
+import select
 import subprocess
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -228,13 +232,19 @@ class Frame:
 
 
 def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg", ladder_options: dict[str, Any] | None = None,
-                 compact: bool = False) -> Frame:
+                 compact: bool = False, dot_svg: Callable[[str], bytes] | None = None) -> Frame:
     """Draw both pictures and the summary of ``trace``.
 
     graphviz runs as a separate process while matplotlib draws the ladder, so on a
-    two-core machine the two pictures cost little more than the slower one.
+    two-core machine the two pictures cost little more than the slower one.  ``dot_svg``
+    (source -> SVG) replaces that process, e.g. by a live explorer's long-lived one.
     """
     dot = state_diagram(trace, phase=phase)
+    if dot_svg is not None:
+        svg = dot_svg(dot.source)
+        image = ladder_svg(trace, **{"width": LADDER_WIDTH_IN, **(ladder_options or {})})
+        return Frame(compact_svg(svg) if compact else svg, image, "svg", outcome_summary(trace), alt_text(trace, "ladder"),
+                     dot.alt)
     proc = subprocess.Popen(["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
     proc.stdin.write(dot.source.encode())
@@ -257,6 +267,126 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
 
     return Frame(svg, image, ladder_format, outcome_summary(trace), alt_text(trace, "ladder"),
                  dot.alt)
+
+
+# ------------------------------------------------------------------ live redrawing
+# From a control change to the new picture on screen a reader should wait no more than
+# ~150 ms.  Two things stood in the way: starting graphviz's `dot` costs ~40 ms per frame
+# (process start-up and font set-up; the layout itself takes ~3 ms), and a burst of changes
+# (arrow keys held down, quick clicks) queued one full redraw per change.
+
+
+class _DotCoprocess:
+    """One long-lived ``dot -Tsvg`` that lays out graph after graph.
+
+    dot reads graphs from its input one after another and writes each SVG as soon as the
+    graph is complete, so a live explorer pays the start-up once per kernel.  Any trouble
+    (dot gone, no answer in time) ends the process and falls back to one ``dot`` run.
+    """
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def svg(self, source: str) -> bytes:
+        with self._lock:
+            try:
+                return self._layout(source)
+            except (OSError, RuntimeError, TimeoutError):
+                self.close()
+        done = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"graphviz dot failed: {done.stderr.decode(errors='replace')}")
+        return done.stdout
+
+    def _layout(self, source: str) -> bytes:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(source.encode() + b"\n")
+        self._proc.stdin.flush()
+        out, fd = b"", self._proc.stdout.fileno()
+        while not out.rstrip().endswith(b"</svg>"):
+            ready, _, _ = select.select([fd], [], [], self.timeout)
+            if not ready:
+                raise TimeoutError("dot did not answer")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError("dot exited")
+            out += chunk
+        return out
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+_LIVE_DOT = _DotCoprocess()
+LIVE_DEBOUNCE_S = (0.04, 0.12)  # the burst window: its floor and ceiling (seconds)
+
+
+class _Debounced:
+    """Draw once for a burst of control changes: the last one.
+
+    In a kernel each control change arrives as a message; each (re)starts a short timer,
+    and only the timer of the last change draws.  The browser sends a widget's next change
+    only after the kernel has answered the previous one, so within a burst the changes
+    arrive one message round trip apart: the window follows that spacing (1.5 times its
+    running average, between the floor and the ceiling of ``delay``), short on an idle
+    machine, longer on a busy one.  A frame that a newer change made stale while it was
+    being drawn is dropped, not shown.  ipykernel 7 hands widget messages to several
+    threads (its "subshells"), so the timer is a thread and drawing is serialised by a
+    lock.  Outside a kernel's event loop (a script, a test setting ``widget.value``) the
+    action runs at once.
+
+    ``action(current)`` draws; ``current()`` tells it whether its change is still the last.
+    """
+
+    def __init__(self, action: Callable[[Callable[[], bool]], None],
+                 delay: tuple[float, float] = LIVE_DEBOUNCE_S) -> None:
+        self.action, (self.floor, self.ceiling) = action, delay
+        self._timer: threading.Timer | None = None
+        self._changes = 0  # how many changes have arrived
+        self._last = float("-inf")  # when the last one arrived (time.monotonic)
+        self._spacing = 0.0  # running average of the spacing of changes within bursts
+        self._lock = threading.Lock()  # guards the fields above
+        self._drawing = threading.Lock()  # one redraw at a time
+
+    def window(self) -> float:
+        return min(self.ceiling, max(self.floor, 1.5 * self._spacing))
+
+    def __call__(self, _change: Any = None) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            with self._drawing:
+                self.action(lambda: True)
+            return
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < 2 * self.ceiling:  # the same burst: learn its spacing
+                self._spacing = now - self._last if not self._spacing else 0.7 * self._spacing + 0.3 * (now - self._last)
+            self._last = now
+            self._changes += 1
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.window(), self._fire, args=(self._changes,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _current(self, change: int) -> bool:
+        with self._lock:
+            return change == self._changes
+
+    def _fire(self, change: int) -> None:
+        if not self._current(change):
+            return  # a later change restarted the timer: its own timer draws
+        with self._drawing:
+            self.action(lambda: self._current(change))
 
 
 # ----------------------------------------------------------------------- explorer
@@ -350,27 +480,38 @@ class Explorer:
         box.add_class("tcpbook-controls")
         return widgets.VBox([title, box])
 
+    def _live_frame(self, values: dict[str, Any]) -> Frame:
+        """One live frame: the run of ``values``, laid out by the kernel's long-lived dot."""
+        return render_frame(self.simulate(**values), phase=self.spec.phase, ladder_options=self.spec.ladder_options,
+                            compact=True, dot_svg=_LIVE_DOT.svg)
+
     def _build_live(self) -> widgets.Widget:
         inputs = {c.name: c.live_widget(c.default) for c in self.controls}
         self.inputs = inputs
-        frame = self.frame(**{c.name: c.default for c in self.controls})
+        frame = self._live_frame({c.name: c.default for c in self.controls})
         state = widgets.Image(value=frame.state_svg, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
         lad = widgets.Image(value=frame.ladder_image, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
         summary = widgets.HTML(frame.summary_html)
         error = widgets.HTML("")
         body = stacked_body(lad, state, summary, error)
 
-        def redraw(_change: Any = None) -> None:
+        def redraw(current: Callable[[], bool] = lambda: True) -> None:
             try:
-                new = self.frame(**{name: w.value for name, w in inputs.items()})
+                new = self._live_frame({name: w.value for name, w in inputs.items()})
             except ParameterError as exc:  # e.g. a combination the scenario refuses
                 error.value = f"<span style='color:#D55E00'>{exc}</span>"
                 return
+            except Exception as exc:  # noqa: BLE001 - a timer thread has no one else to tell
+                error.value = f"<span style='color:#D55E00'>{type(exc).__name__}: {exc}</span>"
+                return
+            if not current():
+                return  # a newer change arrived while this frame was drawn: it draws its own
             error.value = ""
             state.value, lad.value, summary.value = new.state_svg, new.ladder_image, new.summary_html
 
+        debounced = _Debounced(redraw)
         for w in inputs.values():
-            w.observe(redraw, names="value")
+            w.observe(debounced, names="value")
         self._redraw = redraw
         return widgets.VBox([self._header(list(inputs.values())), body])
 

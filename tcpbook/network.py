@@ -41,7 +41,10 @@ class Network:
         self.apps: dict[str, list[App]] = {}
         self.events: list[Event] = []
         self.record_timers = record_timers
-        self._timer_tokens: dict[tuple[str, int, Timer], int] = {}
+        # Each armed timer: [token, deadline, time of its entry in the event queue].  A timer
+        # re-armed to a later deadline keeps its queued entry, which moves itself on when
+        # it comes due (re-arming the loss probe on every ACK costs no queue traffic).
+        self._timers: dict[tuple[str, int, Timer], list[int]] = {}
         self._token = 0
         self.segments_sent = 0
         self.crashed: dict[str, Endpoint] = {}
@@ -96,8 +99,8 @@ class Network:
         and segments sent to it from now on reach nobody."""
         endpoint = self.endpoints.pop(name)
         endpoint.take_effects()
-        for key in [k for k in self._timer_tokens if k[0] == name]:
-            del self._timer_tokens[key]
+        for key in [k for k in self._timers if k[0] == name]:
+            del self._timers[key]
         self.crashed[name] = endpoint
         self.events.append(NoteEvent(self.sim.now, name, "host crashed: every connection and timer is gone", NoteKind.HOST_CRASHED))
 
@@ -144,15 +147,19 @@ class Network:
 
     def _apply_set_timer(self, endpoint: Endpoint, effect: SetTimer) -> None:
         key = (effect.endpoint, effect.cid, effect.kind)
-        self._token += 1
-        self._timer_tokens[key] = self._token
         deadline_ns = round(effect.deadline * NS)  # on the clock's grid (durations are finite, >= 0)
-        self.sim.schedule_ns(deadline_ns, self._fire, key, self._token, effect.peer)
+        armed = self._timers.get(key)
+        if armed is not None and armed[2] <= deadline_ns:
+            armed[1] = deadline_ns  # its queued entry comes first and will move itself on
+        else:
+            self._token += 1
+            self._timers[key] = [self._token, deadline_ns, deadline_ns]
+            self.sim.schedule_ns(deadline_ns, self._fire, key, self._token, effect.peer)
         if self.record_timers:
             self.events.append(TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.SET, deadline_ns / NS, effect.duration))
 
     def _apply_cancel_timer(self, endpoint: Endpoint, effect: CancelTimer) -> None:
-        if self._timer_tokens.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
+        if self._timers.pop((effect.endpoint, effect.cid, effect.kind), None) is not None and self.record_timers:
             self.events.append(TimerEvent(self.sim.now, effect.endpoint, effect.peer, effect.kind, TimerAction.CANCELLED))
 
     def _record(self, endpoint: Endpoint, record: StateEvent | NoteEvent) -> None:
@@ -211,9 +218,14 @@ class Network:
         self._flush(endpoint)
 
     def _fire(self, key: tuple[str, int, Timer], token: int, peer: str | None) -> None:
-        if self._timer_tokens.get(key) != token:
-            return  # cancelled or re-armed since
-        del self._timer_tokens[key]
+        armed = self._timers.get(key)
+        if armed is None or armed[0] != token:
+            return  # cancelled, or re-armed to an earlier deadline, since
+        if armed[1] > self.sim.now_ns:  # re-armed to a later deadline: move on to it
+            armed[2] = armed[1]
+            self.sim.schedule_ns(armed[1], self._fire, key, token, peer)
+            return
+        del self._timers[key]
         name, cid, kind = key
         if kind is Timer.KEEPALIVE and self._only_keepalive_left(key):
             return
@@ -233,7 +245,8 @@ class Network:
             if callback != self._fire:
                 return False
             key, token = args[0], args[1]
-            if self._timer_tokens.get(key) != token:
+            armed = self._timers.get(key)
+            if armed is None or armed[0] != token:
                 continue  # a timer cancelled or re-armed since: it will do nothing
             if key[2] is not Timer.KEEPALIVE:
                 return False
@@ -246,7 +259,7 @@ class Network:
             if peer is None or not peer.answers_probes(name, conn.peer_port, conn.local_port):
                 return False
         self.sim.clear()
-        self._timer_tokens.clear()
+        self._timers.clear()
         self.events.append(NoteEvent(
             self.sim.now, firing[0], "only answered keepalive probes are left, every keepidle forever: the run stops here",
             NoteKind.KEEPALIVE_ONLY,

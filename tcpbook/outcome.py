@@ -19,7 +19,8 @@ from .events import AppEvent, EndpointOutcome, Event, Outcome, StateEvent, Timer
 from .vocabulary import AppAction, State
 
 _EMPTY_MD5 = hashlib.md5(b"").hexdigest()
-DIGEST_UNKNOWN = "0" * 32  # an md5 field whose bytes the record does not hold (a clipped capture)
+#: The md5 field of bytes the record does not hold (a clipped or partial capture).
+DIGEST_UNKNOWN = "0" * 32
 _FRESH = (State.CLOSED, State.LISTEN)  # states a TCB starts from
 
 

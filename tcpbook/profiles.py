@@ -169,8 +169,8 @@ class Profile:
 
     @property
     def listen_backlog(self) -> int:
-        """The listener's queue limit: listen()'s backlog, capped by somaxconn (Linux
-        ``sk_max_ack_backlog``)."""
+        """The limit of the listener's queues — listen()'s backlog, capped by somaxconn
+        (Linux ``sk_max_ack_backlog``)."""
         return min(self.backlog, self.somaxconn)
 
     def with_overrides(self, **overrides: Any) -> Profile:

@@ -26,7 +26,7 @@ DIAGRAM_CHAPTERS = (
     "chapters/01-handshake",
     "chapters/02-syn-flood",
     "chapters/03-data-transfer",
-    "chapters/04-teardown",
+    "chapters/05-teardown",
 )
 
 

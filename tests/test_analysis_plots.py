@@ -1,4 +1,4 @@
-"""Chapter 5's loss explorer: a figure drawn once whose data change in place."""
+"""The loss-and-retries chapter's loss explorer: a figure drawn once whose data change in place."""
 
 import numpy as np
 import pytest

@@ -46,7 +46,7 @@ TIERS: list[list[str]] = [
     ["analysis.montecarlo"],
     ["staticexplorer"],
     ["explorers"],
-    ["analysis.plots"],  # chapter 5's loss explorer is built on the explorers
+    ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
     ["book", "lab"],
     ["cli"],

@@ -20,13 +20,14 @@ import build_book
 import page_probe
 import pytest
 
-pytestmark = [pytest.mark.book, pytest.mark.browser]
+# One chromium at a time (with test_lab_browser.py): two at once on two cores time out.
+pytestmark = [pytest.mark.book, pytest.mark.browser, pytest.mark.xdist_group("chromium")]
 
 SCREENSHOTS = build_book.BUILD / "screenshots"
 WIDGET_PAGES_WAIT_MS = 15_000
 WIDTHS = {1280: 11.0, 390: 9.0}  # viewport width: the smallest text allowed there (CSS px)
 EXPLORER_PAGES = ("chapters/01-handshake", "chapters/02-syn-flood", "chapters/03-data-transfer",
-                  "chapters/04-teardown", "chapters/06-loss-retries-time")
+                  "chapters/05-teardown", "chapters/08-loss-retries-time")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +206,7 @@ def test_sliders_are_named_and_announce_their_value(browser, book_server: str) -
 
 
 def test_math_is_typeset_offline(browser, book_server: str) -> None:
-    page, watch = open_page(browser, book_server, "chapters/06-loss-retries-time")
+    page, watch = open_page(browser, book_server, "chapters/08-loss-retries-time")
     try:
         page.wait_for_function("() => document.querySelectorAll('.tcpbook-tex[data-typeset]').length > 10")
         untyped = page.evaluate("() => [...document.querySelectorAll('.tcpbook-tex:not([data-typeset])')].map(e => e.textContent)")

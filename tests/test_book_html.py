@@ -255,7 +255,7 @@ def test_every_figure_fits_the_column_at_its_legible_size(html_dir: Path, toc_pa
 
 
 def test_math_assets_only_on_pages_with_math(html_dir: Path) -> None:
-    math_page = soup(html_dir / "chapters/06-loss-retries-time.html")
+    math_page = soup(html_dir / "chapters/08-loss-retries-time.html")
     srcs = [s["src"].split("?")[0] for s in math_page.find_all("script", src=True)]
     assert any(s.endswith("vendor/katex/katex.min.js") for s in srcs)
     assert any(s.endswith("tcpbook-math.js") for s in srcs)

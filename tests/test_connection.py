@@ -150,7 +150,7 @@ def test_an_exact_rst_resets_the_connection():
     h.arrive(from_server(RST, 301))
     assert h.moves() == [("ESTABLISHED", "CLOSED", "rcv RST")]
     assert ("error", 0, "ECONNRESET") in h.told()
-    assert h.conn.timers.armed == set()  # nothing was in flight, nothing left armed
+    assert h.conn.timers.armed == {}  # nothing was in flight, nothing left armed
 
 
 def test_a_rst_in_the_window_but_not_exact_earns_a_challenge_ack():

@@ -4,8 +4,8 @@ controls redraw."""
 from __future__ import annotations
 
 import itertools
-import re
 import json
+import re
 from html import escape
 
 import pytest

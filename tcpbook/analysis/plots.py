@@ -191,7 +191,7 @@ def plot_metric(
 
 
 class LossExplorerPlot:
-    """Chapter 5's two panels, drawn once; :meth:`update` changes only their data.
+    """The loss-and-retries chapter's two panels, drawn once; :meth:`update` changes only their data.
 
     Left: P(ESTABLISHED) against loss for one retry limit — the geometric model's lines
     and the simulated point.  Right: when the client became ESTABLISHED, on a time axis

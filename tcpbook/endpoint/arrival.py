@@ -69,7 +69,7 @@ class SegmentArrives(_Self):
             self.check_fin(seg, seq, ack_now, now)
         elif seg.payload:
             self._acknowledge_text(ack_now, now)
-        if self.state in TRANSMITTING:
+        if self.state in TRANSMITTING and self.sender.has_work():
             self.sender.push(now)
 
     def arrives_in_syn_sent(self, seg: Segment, now: float) -> None:

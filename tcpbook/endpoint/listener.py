@@ -85,7 +85,7 @@ class Listener:
 
     @property
     def backlog(self) -> int:
-        """The queues' limit: listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``)."""
+        """The limit of both queues — listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``)."""
         return self.profile.listen_backlog
 
     def segment_arrives(self, seg: Segment, now: float, *, isn: int | None = None) -> None:

@@ -60,12 +60,12 @@ class ReceiveSpace:
 
     @property
     def window(self) -> int:
-        """RCV.WND: the window we last offered, from RCV.NXT on."""
+        """The window we last offered (RCV.WND), from RCV.NXT on."""
         return max(0, self.right_edge - self.nxt)
 
     @property
     def free(self) -> int:
-        """Room in the receive buffer: neither delivered-unread nor waiting out of order."""
+        """The room left in the receive buffer — neither delivered-unread nor waiting out of order."""
         return max(0, self.buffer_size - len(self._unread) - self.ooo_bytes)
 
     def offer(self) -> int:
@@ -136,9 +136,13 @@ class ReceiveSpace:
 
     def read(self, nbytes: int | None = None) -> bytes:
         """RECEIVE: take up to ``nbytes`` unread bytes (all by default) out of the buffer."""
-        n = len(self._unread) if nbytes is None else min(nbytes, len(self._unread))
-        data = bytes(self._unread[:n])
-        del self._unread[:n]
+        unread = self._unread
+        if nbytes is None or nbytes >= len(unread):
+            data = bytes(unread)
+            unread.clear()
+            return data
+        data = bytes(unread[:nbytes])
+        del unread[:nbytes]
         return data
 
     def see_fin(self, fin_seq: int) -> None:

@@ -103,6 +103,14 @@ class Sender:
                 self.cc.restart_after_idle(idle, self.rtt.rto)
                 self._report(CwndChange.IDLE, now)
 
+    def has_work(self) -> bool:
+        """Is there anything :meth:`push` could do: data or a FIN not yet sent, or a
+        persist timer to stop?  (A pure receiver's ACKs skip the push entirely.)"""
+        space = self.space
+        if space.nxt < space.data_end or Timer.PERSIST in self.timers:
+            return True
+        return space.fin_queued and (space.fin_seq is None or space.fin_seq >= space.nxt)
+
     def push(self, now: float) -> None:
         """Send what both windows allow from SND.NXT on: data in MSS-sized segments, the
         FIN after the last byte (riding on the last data segment when it fits).  The FIN

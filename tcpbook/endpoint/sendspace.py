@@ -68,11 +68,16 @@ class SendSpace:
 
     def bytes_at(self, seq: int, n: int) -> bytes:
         """The ``n`` data bytes starting at sequence number ``seq`` (>= SND.UNA)."""
+        held = self._held
         start = seq - self._held_from
-        missing = start + n - len(self._held)
+        missing = start + n - len(held)
         if missing > 0 and self._stream is not None:
-            self._held += self._stream.take(missing)
-        return bytes(self._held[start : start + n])
+            fresh = self._stream.take(missing)
+            if start == len(held):  # new data, right after what is held: no second copy
+                held += fresh
+                return fresh
+            held += fresh
+        return bytes(held[start : start + n])
 
     def acknowledge(self, ack: int) -> None:
         """Everything before ``ack`` arrived: SND.UNA advances and the buffer lets it go."""

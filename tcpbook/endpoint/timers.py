@@ -24,20 +24,25 @@ class Timers:
         self.endpoint = endpoint
         self.peer = peer
         self.cid = cid
-        self.armed: set[Timer] = set()
+        self.armed: dict[Timer, int] = {}  # kind -> deadline in nanoseconds
 
     def __contains__(self, kind: Timer) -> bool:
         return kind in self.armed
 
     def set(self, kind: Timer, now: float, duration: float) -> None:
-        """Arm ``kind`` to fire ``duration`` seconds from ``now`` (re-arming replaces it)."""
-        self.armed.add(kind)
-        self._emit(SetTimer(self.endpoint, self.peer, self.cid, kind, now + duration, duration))
+        """Arm ``kind`` to fire ``duration`` seconds from ``now`` (re-arming replaces it;
+        re-arming to the deadline it already has changes nothing)."""
+        deadline = now + duration
+        on_grid = round(deadline * 1e9)  # the clock's nanosecond grid: equal instants compare equal
+        if self.armed.get(kind) == on_grid:
+            return
+        self.armed[kind] = on_grid
+        self._emit(SetTimer(self.endpoint, self.peer, self.cid, kind, deadline, duration))
 
     def cancel(self, kind: Timer) -> None:
         """Disarm ``kind`` if it is armed."""
         if kind in self.armed:
-            self.armed.discard(kind)
+            del self.armed[kind]
             self._emit(CancelTimer(self.endpoint, self.peer, self.cid, kind))
 
     def cancel_all(self) -> None:
@@ -47,7 +52,4 @@ class Timers:
 
     def expired(self, kind: Timer) -> bool:
         """``kind`` fired: True if it was armed (and is no longer), False for a stale expiry."""
-        if kind in self.armed:
-            self.armed.discard(kind)
-            return True
-        return False
+        return self.armed.pop(kind, None) is not None
