@@ -12,8 +12,8 @@ A :class:`StaticExplorer` is plain HTML:
   paints them;
 * **a short script** (``SCRIPT``) that, when a control changes, computes the frame of
   the controls' values and swaps the ``hidden`` attribute of at most one picture per
-  slot.  Each slot keeps the height of its tallest picture, so a switch never moves the
-  rest of the page: the browser lays out and paints the explorer alone.
+  slot.  (Slots that kept their tallest picture's height would spare the browser moving
+  the rest of the page, but a long ladder would leave a short one in a sea of white.)
 
 Without JavaScript the default frame is shown.  The page needs no widget manager: the
 explorers of the book used to embed ipywidgets state and load 3.5 MB of JavaScript to
@@ -29,7 +29,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -88,24 +87,9 @@ if(root.dataset.ready)return;
 var table=JSON.parse(root.querySelector("script.tcpbook-frames").textContent);
 var shape=table.shape,frames=table.frames;
 var levels=[];root.querySelectorAll("[data-level]").forEach(function(c){levels[+c.dataset.level]=c;});
-var slotEls=[].slice.call(root.querySelectorAll(".tcpbook-slot"));
-var slots=slotEls.map(function(s){return s.children;});
+var slots=[].map.call(root.querySelectorAll(".tcpbook-slot"),function(s){return s.children;});
 var shown=slots.map(function(pics){return [].filter.call(pics,function(p){return !p.hidden;})[0];});
 var labels=levels.map(function(c){return c.dataset.labels?JSON.parse(c.dataset.labels):null;});
-function steady(){
-slotEls.forEach(function(slot,k){
-var pics=slots[k],width=slot.clientWidth,phone=window.innerWidth<=600,most=0,i,size;
-if(pics[0]&&pics[0].dataset.size){
-for(i=0;i<pics.length;i++){size=pics[i].dataset.size.split(",").map(Number);most=Math.max(most,Math.max(size[phone?4:0],Math.min(width,size[1]))*size[2]);}
-most+=size[3];
-}else{
-for(i=0;i<pics.length;i++)pics[i].hidden=false;
-for(i=0;i<pics.length;i++)most=Math.max(most,pics[i].offsetHeight);
-for(i=0;i<pics.length;i++)pics[i].hidden=pics[i]!==shown[k];
-}
-slot.style.minHeight=Math.ceil(most)+"px";
-});
-}
 function index(c){if(c.tagName==="FIELDSET"){var r=c.querySelector("input:checked");return r?+r.value:0;}return +c.value;}
 function show(){
 var i=0;levels.forEach(function(c,l){i=i*shape[l]+index(c);});
@@ -115,29 +99,11 @@ slots.forEach(function(pics,k){var want=pics[frame[k]];if(shown[k]===want)return
 levels.forEach(function(c,l){c.addEventListener(c.tagName==="FIELDSET"?"change":"input",function(){
 if(labels[l]){var label=labels[l][+c.value];c.setAttribute("aria-valuetext",label);c.nextElementSibling.textContent=label;}
 show();});});
-show();steady();
-var resized;window.addEventListener("resize",function(){clearTimeout(resized);resized=setTimeout(steady,150);});
+show();
 root.dataset.ready=String(Math.round(performance.now()));
 }
 document.querySelectorAll(".tcpbook-static-explorer").forEach(wire);
 })();"""
-# Each slot is as tall as its tallest picture (steady() above): switching frames then
-# never moves what follows the explorer, so the browser relays out and repaints only the
-# explorer.  A figure's height at a given column width follows from its own sizing rule
-# (data-size: min width, max width, height/width, vertical margins, min width on a phone; px).
-_SIZING = re.compile(r"max-width:(\d+)px;min-width:(\d+)px;--tb-min-phone:(\d+)px;aspect-ratio:([\d.]+)/([\d.]+)")
-FIGURE_MARGINS_PX = 16  # .tcpbook-figure's margins (0.25rem + 0.75rem), _static/tcpbook.css
-
-
-def _size_of(picture: str) -> str:
-    """``data-size`` of a picture that is one figure, or "" (its height is measured)."""
-    match = _SIZING.search(picture)
-    if match is None or picture.count("<figure") != 1:
-        return ""
-    high, low, phone, width, height = (float(v) for v in match.groups())
-    return f' data-size="{low:g},{high:g},{height / width:.5f},{FIGURE_MARGINS_PX},{phone:g}"'
-
-
 class StaticExplorer:
     """Controls and precomputed frames as one HTML block (see the module docstring).
 
@@ -193,7 +159,7 @@ class StaticExplorer:
         slots = []
         for k, pics in enumerate(pictures):
             live = ' aria-live="polite"' if k == 0 else ""  # the summary is read out when the frame changes
-            items = "".join(f'<div class="tcpbook-pic"{_size_of(pic)}{"" if j == shown[k] else " hidden"}>{pic}</div>'
+            items = "".join(f'<div class="tcpbook-pic"{"" if j == shown[k] else " hidden"}>{pic}</div>'
                             for j, pic in enumerate(pics))
             slots.append(f'<div class="tcpbook-slot"{live}>{items}</div>')
         table = json.dumps({"shape": self.shape, "frames": rows}, separators=(",", ":"))

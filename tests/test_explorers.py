@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from html import escape
 
 import pytest
@@ -187,17 +186,3 @@ def test_a_static_explorer_refuses_a_grid_with_holes() -> None:
         StaticExplorer("t", [control], {(0,): ("one",), (1,): ("one", "two")})
     single = StaticExplorer("t", [], {(): ("only",)})
     assert single.shape == [] and "only" in single.html()
-
-
-def test_each_figure_says_its_size_so_a_slot_keeps_its_tallest(handshake_static: StaticExplorer) -> None:
-    """A slot is as tall as its tallest picture, so switching frames never moves the page:
-    each figure's data-size gives its widths and its height per width."""
-    doc = _page(handshake_static)
-    ladder, state = doc.select(".tcpbook-slot")[1:]
-    for slot in (ladder, state):
-        for pic in _pictures(slot):
-            low, high, ratio, margins, phone = (float(v) for v in pic["data-size"].split(","))
-            svg = pic.find("svg")
-            width, height = (float(v) for v in re.search(r"aspect-ratio:([\d.]+)/([\d.]+)", svg["style"]).groups())
-            assert ratio == pytest.approx(height / width, rel=1e-4) and phone < low <= high and margins > 0
-    assert not _pictures(doc.select(".tcpbook-slot")[0])[0].has_attr("data-size")  # the summary is measured
