@@ -25,6 +25,7 @@ os.environ.setdefault("TCPBOOK_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import bench_book  # noqa: E402
+import bench_capture  # noqa: E402
 import bench_simpy  # noqa: E402
 import bench_simulator  # noqa: E402
 import bench_sweep  # noqa: E402
@@ -77,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         target = "< 2 s" if s["engine"].startswith("fast") and not a.quick else ""
         label = f"sweep 77 pts x {s['trials_per_point']:,}: {s['engine']}"
         rows.append((label, "derived" if not s["measured"] else "measured", f"{s['seconds']:.2f} {unit}", target))
+
+    for c in bench_capture.run([1, 10] if a.quick else [1, 10, 100]):
+        rows.append(
+            (
+                f"show: {c['payload_MB']:g} MB capture ({c['file_MB']:.1f} MB file)",
+                "tcpbook show",
+                f"{c['show_s']:.2f} s, {c['show_MiB']} MiB peak",
+                f"{c['show_s_per_file_MB']:.3f} s/MB (flat = linear)",
+            )
+        )
 
     explorer = HERE / "bench_explorer.py"
     if explorer.exists():

@@ -229,7 +229,7 @@ class Closer:
     def on_notice(self, net: Network, endpoint: Endpoint, notice: AppNotice) -> None:
         if notice.action == "data":
             endpoint.read(net.now, self.peer)
-        elif notice.action == "connected" and net.now > self.close_at:
+        elif notice.action == "connected" and net.now >= self.close_at:
             net.at(net.now, self._close, net, endpoint)
 
     def _close(self, net: Network, endpoint: Endpoint) -> None:

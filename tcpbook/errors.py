@@ -31,6 +31,10 @@ class ParameterError(TcpbookError, ValueError):
         super().__init__(f"{name}={value!r} is not allowed: expected {allowed}")
 
 
+class TraceFormatError(TcpbookError, ValueError):
+    """A document that is not a tcpbook trace (``Trace.from_json``): says where and why."""
+
+
 class TcpUserError(TcpbookError):
     """A user call (OPEN, SEND, RECEIVE, CLOSE) the connection's state forbids (RFC 9293 §3.10)."""
 

@@ -117,14 +117,14 @@ class Network:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, until: float | None = None, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def run(self, until: float | None = None, max_events: int | None = None) -> None:
         """Start every application, then run the clock until nothing is left to do (or
         ``until``).  Raises :class:`~tcpbook.simulator.RunDidNotFinish` past ``max_events``."""
         for name, endpoint in self.endpoints.items():
             for app in self.apps[name]:
                 app.start(self, endpoint)
         self.flush()
-        self.sim.run(until=until, max_events=max_events)
+        self.sim.run(until=until, max_events=DEFAULT_MAX_EVENTS if max_events is None else max_events)
 
     def flush(self) -> None:
         """Carry out every pending effect of every endpoint (until all are quiet: an

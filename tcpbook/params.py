@@ -37,7 +37,10 @@ _NONE = ("none", "null")
 
 
 def _fmt(x: float) -> str:
-    """A bound as people write it: 0, 0.2, 65535, 4294967295, 1e+06."""
+    """A bound as people write it: 0, 0.2, 65535, 4294967295, 1e+06; an integer bound
+    whole (a seed's -9223372036854775808, not -9.22337e+18)."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return str(x)
     if float(x).is_integer() and abs(x) < 1e12:
         return str(int(x))
     return f"{x:g}"

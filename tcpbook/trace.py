@@ -19,11 +19,13 @@ contract documented in the README (schema ``tcpbook/data/trace-schema.json``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .errors import TraceFormatError
 from .events import (
     EVENT_TYPES,
     TIME_DECIMALS,
@@ -50,6 +52,51 @@ __all__ = [
     "TimerEvent",
     "Trace",
 ]
+
+
+SCHEMAS = ("tcpbook-trace/2",)  # the JSON forms this version reads (and writes the first of)
+
+# What each annotated field of an event may hold in JSON (None where the annotation allows it).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _event_from_dict(index: int, raw: Any) -> Event:
+    """Event ``index`` of a trace document, checked field by field against its class."""
+    if not isinstance(raw, dict):
+        raise TraceFormatError(f"event {index} is not an object")
+    type_name = raw.get("type")
+    kind = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if kind is None:
+        raise TraceFormatError(f"event {index} has type {raw.get('type')!r}, not one of {', '.join(EVENT_TYPES)}")
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    values = {k: v for k, v in raw.items() if k != "type"}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise TraceFormatError(f"event {index} ({raw['type']}) has unknown field(s) {', '.join(unknown)}")
+    for name, f in fields.items():
+        if name not in values:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise TraceFormatError(f"event {index} ({raw['type']}) lacks {name!r}")
+            continue
+        value, annotation = values[name], str(f.type)
+        if value is None and "None" in annotation:
+            continue
+        if name == "flags":
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise TraceFormatError(f"event {index}: flags must be a list of names")
+            values[name] = tuple(value)
+            continue
+        allowed = _FIELD_TYPES.get(annotation.split(" | ")[0].strip())
+        if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
+            raise TraceFormatError(f"event {index} ({raw['type']}): {name}={value!r} is not a {annotation}")
+    t = values["t"]
+    if not (t >= 0 and t < float("inf")):
+        raise TraceFormatError(f"event {index}: t={t!r} is not a time >= 0")
+    return kind(**values)
 
 
 class Trace:
@@ -173,7 +220,7 @@ class Trace:
         """The documented JSON document as Python objects (see README, "Trace JSON")."""
         events = [e.to_dict() for e in self.events]
         return {
-            "schema": "tcpbook-trace/2",
+            "schema": SCHEMAS[0],
             "params": self.params,
             "endpoints": list(self.endpoints),
             "events": events,
@@ -186,23 +233,35 @@ class Trace:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Trace:
-        events: list[Event] = []
-        for raw in d["events"]:
-            raw = dict(raw)
-            kind = EVENT_TYPES[raw.pop("type")]
-            if "flags" in raw:
-                raw["flags"] = tuple(raw["flags"])
-            events.append(kind(**raw))
-        return cls(
-            params=d["params"],
-            events=events,
-            outcome=Outcome.from_dict(d["outcome"]),
-            endpoints=tuple(d.get("endpoints", ())),
-        )
+        """A trace from its documented JSON form; raises
+        :class:`~tcpbook.errors.TraceFormatError` naming the first thing that is wrong."""
+        if not isinstance(d, dict):
+            raise TraceFormatError(f"a trace is a JSON object, not {type(d).__name__}")
+        missing = [key for key in ("schema", "params", "events", "outcome") if key not in d]
+        if missing:
+            raise TraceFormatError(f"not a tcpbook trace: no {', '.join(repr(k) for k in missing)}")
+        if d["schema"] not in SCHEMAS:
+            raise TraceFormatError(f"schema {d['schema']!r} is not one this version reads ({', '.join(SCHEMAS)})")
+        if not isinstance(d["params"], dict) or not isinstance(d["events"], list):
+            raise TraceFormatError("'params' must be an object and 'events' a list")
+        endpoints = d.get("endpoints", [])
+        if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
+            raise TraceFormatError("'endpoints' must be a list of names")
+        events = [_event_from_dict(i, raw) for i, raw in enumerate(d["events"])]
+        try:
+            outcome = Outcome.from_dict(d["outcome"])
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            raise TraceFormatError(f"'outcome' is not a run's outcome ({exc})") from None
+        return cls(params=d["params"], events=events, outcome=outcome, endpoints=tuple(endpoints))
 
     @classmethod
-    def from_json(cls, text: str) -> Trace:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Trace:
+        """A trace from ``tcpbook run … --json`` output (see :meth:`from_dict`)."""
+        try:
+            doc = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, TypeError) as exc:  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
+            raise TraceFormatError(f"not JSON: {exc}") from None
+        return cls.from_dict(doc)
 
     def digest(self) -> str:
         """SHA-256 of the JSON form: two runs are identical iff their digests are."""

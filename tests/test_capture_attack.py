@@ -19,17 +19,14 @@ and ``write_pcap`` called with mutated traces, odd vantages and odd paths.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 import tempfile
-import textwrap
 
 import capture_factory as factory
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from limited_worker import LimitedWorker
 
 from tcpbook import simulate
 
@@ -40,128 +37,83 @@ CORPUS_FILES = sorted((ROOT / "tcpbook" / "data" / "captures").glob("*.pcap")) +
 MEMORY_LIMIT = 2 * 2**30
 HANG_GUARD_S = 30
 
-WORKER = textwrap.dedent(
-    r'''
-    import json, math, resource, signal, sys, traceback, warnings, pathlib
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CPU, (1800, 1800))
-    import jsonschema
-    import tcpbook
-    from tcpbook.capture import CaptureError, CaptureWarning, read_capture
-    from tcpbook.errors import ParameterError
-    from tcpbook.pcap import write_pcap
-    from tcpbook.table import State, find_arc
-    from tcpbook.trace import Trace
-    warnings.simplefilter("ignore", CaptureWarning)
-    SCHEMA = json.loads((pathlib.Path(tcpbook.__file__).parent / "data" / "trace-schema.json").read_text())
+WORKER_BODY = r'''
+import json, math, warnings, pathlib
+import jsonschema
+import tcpbook
+from tcpbook.capture import CaptureError, CaptureWarning, read_capture
+from tcpbook.errors import ParameterError, TraceFormatError
+from tcpbook.events import EVENT_TYPES, Outcome
+from tcpbook.pcap import write_pcap
+from tcpbook.table import State, find_arc
+from tcpbook.trace import Trace
+warnings.simplefilter("ignore", CaptureWarning)
+SCHEMA = json.loads((pathlib.Path(tcpbook.__file__).parent / "data" / "trace-schema.json").read_text())
 
-    def hang(*_):
-        raise TimeoutError("hang guard")
-    signal.signal(signal.SIGALRM, hang)
+def reject(name):
+    raise ValueError("not JSON: " + name)
 
-    def reject(name):
-        raise ValueError("not JSON: " + name)
+def sane(trace):
+    problems = []
+    doc = json.loads(trace.to_json(), parse_constant=reject)  # NaN/Infinity are not JSON
+    jsonschema.validate(doc, SCHEMA)
+    times = [e.t for e in trace.events]
+    if any(not math.isfinite(t) or t < 0 for t in times) or times != sorted(times):
+        problems.append("event times not finite, >= 0 and in order")
+    for c in trace.state_changes:
+        find_arc(State(c.old), c.cause, State(c.state))
+    names = set(trace.endpoints)
+    if not names <= {"client", "server", "self"} or any(s.src not in names or s.dst not in names for s in trace.segments):
+        problems.append(f"endpoints {sorted(names)}")
+    outcomes = trace.outcome.endpoints
+    warned = " ".join(trace.params.get("warnings", []))
+    for name, o in outcomes.items():
+        peer = {"client": "server", "server": "client", "self": "self"}[name]
+        if outcomes[peer].bytes_delivered > o.bytes_sent:
+            problems.append(f"{peer} delivered {outcomes[peer].bytes_delivered} > {o.bytes_sent} sent by {name}")
+        seen = sum(s.len for s in trace.segments if s.src == name and not s.drop_reason.startswith("ignored"))
+        if o.bytes_sent > seen and "missing" not in warned and "missed" not in warned:
+            problems.append(f"{name} claims {o.bytes_sent} bytes sent, {seen} captured, without a warning")
+    return problems
 
-    def sane(trace):
-        problems = []
-        doc = json.loads(trace.to_json(), parse_constant=reject)  # NaN/Infinity are not JSON
-        jsonschema.validate(doc, SCHEMA)
-        times = [e.t for e in trace.events]
-        if any(not math.isfinite(t) or t < 0 for t in times) or times != sorted(times):
-            problems.append("event times not finite, >= 0 and in order")
-        for c in trace.state_changes:
-            find_arc(State(c.old), c.cause, State(c.state))
-        names = set(trace.endpoints)
-        if not names <= {"client", "server", "self"} or any(s.src not in names or s.dst not in names for s in trace.segments):
-            problems.append(f"endpoints {sorted(names)}")
-        outcomes = trace.outcome.endpoints
-        warned = " ".join(trace.params.get("warnings", []))
-        for name, o in outcomes.items():
-            peer = {"client": "server", "server": "client", "self": "self"}[name]
-            if outcomes[peer].bytes_delivered > o.bytes_sent:
-                problems.append(f"{peer} delivered {outcomes[peer].bytes_delivered} > {o.bytes_sent} sent by {name}")
-            seen = sum(s.len for s in trace.segments if s.src == name and not s.drop_reason.startswith("ignored"))
-            if o.bytes_sent > seen and "missing" not in warned and "missed" not in warned:
-                problems.append(f"{name} claims {o.bytes_sent} bytes sent, {seen} captured, without a warning")
-        return problems
+def read_one(path):
+    try:
+        return read_capture(path)
+    except CaptureError as exc:
+        if "pick one" not in str(exc):
+            raise
+        return read_capture(path, connection=1)
 
-    def answer(result):
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+def unchecked(text):
+    """from_json refuses odd values; a trace built in Python may still hold them, so
+    write_pcap gets them anyway (its own checks are the test)."""
+    doc = json.loads(text)
+    events = [EVENT_TYPES[e.pop("type")](**{**e, **({"flags": tuple(e["flags"])} if "flags" in e else {})}) for e in doc["events"]]
+    return Trace(doc["params"], events, Outcome.from_dict(doc["outcome"]), tuple(doc["endpoints"]))
 
-    for line in sys.stdin:
-        request = json.loads(line)
-        step = "read"
-        signal.alarm(HANG_GUARD_S)
-        try:
-            if request["op"] == "read":
-                try:
-                    trace = read_capture(request["path"])
-                except CaptureError as exc:
-                    if "pick one" not in str(exc):
-                        raise
-                    trace = read_capture(request["path"], connection=1)
-            else:
-                step = "write"
+def handle(request):
+    step = "read"
+    try:
+        if request["op"] == "read":
+            trace = read_one(request["path"])
+        else:
+            step = "write"
+            try:
                 trace = Trace.from_json(request["trace"])
-                out = write_pcap(trace, request["path"], vantage=request["vantage"])
-                step = "read back"
-                try:
-                    trace = read_capture(out)
-                except CaptureError as exc:
-                    if "pick one" not in str(exc):
-                        raise
-                    trace = read_capture(out, connection=1)
-            answer({"status": "ok", "problems": sane(trace)})
-        except (CaptureError, ParameterError) as exc:
-            answer({"status": "refused", "kind": type(exc).__name__, "message": str(exc), "step": locals().get("step", "read")})
-        except BaseException:
-            answer({"status": "crash", "traceback": traceback.format_exc()})
-        finally:
-            signal.alarm(0)
-    '''
-).replace("MEMORY_LIMIT", str(MEMORY_LIMIT)).replace("HANG_GUARD_S", str(HANG_GUARD_S))
-
-
-class Worker:
-    """One long-lived limited process; ``ask`` sends a request and returns its answer."""
-
-    def __init__(self) -> None:
-        self.proc = self._start()
-
-    @staticmethod
-    def _start() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-
-    def ask(self, request: dict[str, object]) -> dict[str, object]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:  # it died: out of memory (the rlimit), CPU limit, or worse
-            self.proc.wait()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            self.proc = self._start()
-            return {"status": "died", "returncode": self.proc.returncode, "stderr": err[-2000:]}
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+            except TraceFormatError:
+                trace = unchecked(request["trace"])
+            out = write_pcap(trace, request["path"], vantage=request["vantage"])
+            step = "read back"
+            trace = read_one(out)
+        return {"status": "ok", "problems": sane(trace)}
+    except (CaptureError, ParameterError, TraceFormatError) as exc:
+        return {"status": "refused", "kind": type(exc).__name__, "message": str(exc), "step": step}
+'''
 
 
 @pytest.fixture(scope="module")
 def worker():
-    w = Worker()
+    w = LimitedWorker(WORKER_BODY, memory=MEMORY_LIMIT, alarm_seconds=HANG_GUARD_S)
     yield w
     w.close()
 
