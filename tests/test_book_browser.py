@@ -224,26 +224,60 @@ def test_math_is_typeset_offline(browser, book_server: str) -> None:
     assert watch.problems == [], "\n".join(watch.problems)
 
 
+def _platform_fonts(page, element) -> list[dict]:
+    """The fonts Chromium really drew ``element``'s text with (DevTools protocol), with the
+    number of glyphs each drew."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    marker = "tcpbook-font-probe"
+    element.evaluate(f"e => e.setAttribute('data-probe', '{marker}')")
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"[data-probe='{marker}']"})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    element.evaluate("e => e.removeAttribute('data-probe')")
+    return fonts
+
+
 def test_chinese_is_drawn_with_a_cjk_font(browser, book_server: str) -> None:
     """The glossary's Chinese terms: the browser draws them with a CJK font, not tofu."""
     page, _ = open_page(browser, book_server, "chapters/glossary")
     try:
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("DOM.enable")
-        cdp.send("CSS.enable")
-        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
         element = page.evaluate_handle("() => [...document.querySelectorAll('article *')].find("
                                        "e => /[\\u4e00-\\u9fff]/.test([...e.childNodes].filter(n => n.nodeType === 3)"
                                        ".map(n => n.data).join('')))")
         assert element.as_element() is not None, "no Chinese text in the glossary"
-        marker = "tcpbook-cjk-probe"
-        element.evaluate(f"e => e.setAttribute('data-probe', '{marker}')")
-        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"[data-probe='{marker}']"})["nodeId"]
-        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        fonts = _platform_fonts(page, element)
     finally:
         page.close()
     cjk = [f for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]]
     assert cjk and all(f["glyphCount"] > 0 for f in cjk), fonts
+
+
+def test_latin_text_and_code_are_not_drawn_with_the_cjk_font(browser, book_server: str) -> None:
+    """The CJK font is the fallback for Chinese only.  Named before the generic family (or
+    with a bare ``sans-serif`` that Chromium resolved to Noto Sans CJK), it drew every letter
+    of the book: code in proportional type (a text ladder's columns drifted apart) and
+    full-width curly quotes.  A paragraph with quotes and a text ladder are drawn without it,
+    the ladder in a monospace font."""
+    page, _ = open_page(browser, book_server, "chapters/01-handshake")
+    try:
+        prose = page.locator("article p", has_text="\u2019").first
+        ladder = page.locator(".cell_output pre", has_text="client: ESTABLISHED").first
+        texts = {"prose": prose.inner_text(), "text ladder": ladder.inner_text()}
+        fonts = {"prose": _platform_fonts(page, prose.element_handle()),
+                 "text ladder": _platform_fonts(page, ladder.element_handle())}
+        advances = ladder.evaluate("e => { const c = document.createElement('canvas').getContext('2d');"
+                                   " c.font = getComputedStyle(e).font;"
+                                   " return ['i', 'M', '-', '|', ' '].map(ch => c.measureText(ch).width); }")
+    finally:
+        page.close()
+    for where, text in texts.items():
+        # Chinese words in the sentence (三次握手) are the CJK font's to draw: those glyphs only.
+        chinese = sum(1 for ch in text if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+        cjk_glyphs = sum(f["glyphCount"] for f in fonts[where] if "CJK" in f["familyName"])
+        assert cjk_glyphs <= chinese, f"{where}: {cjk_glyphs} glyphs drawn with a CJK font, {chinese} Chinese: {fonts[where]}"
+    assert max(advances) - min(advances) < 0.01, f"the text ladder is not in a monospace font: advances {advances}"
 
 
 FINGERPRINT_JS = """
