@@ -18,16 +18,21 @@ from html import escape
 from typing import Any
 
 from .events import AppEvent, NoteEvent, SegmentEvent, StateEvent, TimerEvent
+from .segment import SEQ_SPACE
 from .trace import Trace
 from .vocabulary import State
 
 __all__ = [
     "conversation",
+    "cwnd_steps",
     "data_segments",
     "entered",
     "established_at",
     "fins",
+    "in_flight",
+    "last_delivery",
     "pct",
+    "probes",
     "pure_acks",
     "queue_occupancy",
     "secs",
@@ -152,3 +157,82 @@ def side_by_side(figures: Sequence[Any], titles: Sequence[str], *, dpi: int = 72
         cells.append(f'<div style="flex:1 1 30rem;min-width:0"><p style="text-align:center;margin:0">'
                      f"<b>{escape(title)}</b></p>{html}</div>")
     return '<div class="tcpbook-side-by-side" style="display:flex;gap:1em;flex-wrap:wrap">' + "".join(cells) + "</div>"
+
+
+# -- windows, probes and progress (flow and congestion; dead peers) ---------------------
+
+
+def cwnd_steps(trace: Trace, who: str = "client") -> tuple[list[float], list[int], list[int | None]]:
+    """``(times, cwnd, ssthresh)``: ``who``'s congestion window (in segments) and slow-start
+    threshold (None while still "infinite"), from the moment its connection was
+    established (the initial window) and after each change the trace records.
+
+    Empty lists when ``who`` never reached ESTABLISHED or runs without congestion
+    control (``cc="none"``: only the peer's window limits it).
+    """
+    start = trace.outcome.endpoints[who].established_at if who in trace.outcome.endpoints else None
+    changes = [e for e in trace.events if e.type == "cwnd" and e.endpoint == who]
+    profile = _profile_of(trace)
+    if start is None or (profile is not None and profile.cc == "none"):
+        return [], [], []
+    times: list[float] = []
+    cwnd: list[int] = []
+    ssthresh: list[int | None] = []
+    if profile is not None:
+        times, cwnd, ssthresh = [start], [profile.initcwnd], [None]
+    for e in changes:
+        times.append(e.t)
+        cwnd.append(e.cwnd)
+        ssthresh.append(e.ssthresh)
+    return times, cwnd, ssthresh
+
+
+def _profile_of(trace: Trace) -> Any:
+    """The profile a simulated trace ran with (None for a trace that is not a simulation)."""
+    from .profiles import PROFILE_PARAMETERS, PROFILES, get_profile  # noqa: PLC0415 - only these helpers need it
+
+    name = trace.params.get("profile", "linux")
+    if name not in PROFILES:
+        return None
+    return get_profile(name, **{k: v for k, v in trace.params.items() if k in PROFILE_PARAMETERS})
+
+
+def in_flight(trace: Trace, who: str = "client") -> tuple[list[float], list[int]]:
+    """``(times, bytes)``: how many sequence numbers ``who`` has sent that it has not yet
+    seen acknowledged, after each change — a segment ``who`` sends raises it, an ACK
+    *arriving at* ``who`` lowers it.  (After a retransmission timeout the sender resends
+    from the first unacknowledged byte; this counts the highest number ever sent.)"""
+    isn = next((s.seq for s in trace.segments if s.src == who and "SYN" in s.flags), None)
+    if isn is None:
+        return [], []
+    changes: list[tuple[float, int, int]] = []  # (time, 0 = ACK arrives / 1 = send, relative number)
+    for s in trace.segments:
+        if s.src == who and not {"SYN", "RST"} & set(s.flags):
+            end = (s.seq - isn) % SEQ_SPACE + s.len + (1 if "FIN" in s.flags else 0)
+            changes.append((s.t, 1, end))
+        elif s.dst == who and s.arrival is not None and "ACK" in s.flags and "RST" not in s.flags:
+            changes.append((s.arrival, 0, (s.ack - isn) % SEQ_SPACE))
+    changes.sort(key=lambda c: (c[0], c[1]))  # at one instant the ACK comes first: it lets the sends out
+    una = nxt = 1  # the SYN is number 0
+    times, flight = [], []
+    for t, kind, number in changes:
+        if kind == 1:
+            nxt = max(nxt, number)
+        else:
+            una = max(una, number)
+        times.append(t)
+        flight.append(max(0, nxt - una))
+    return times, flight
+
+
+def probes(trace: Trace, who: str, timer: str) -> list[SegmentEvent]:
+    """The segments ``who`` sent at the instants its ``timer`` fired: zero-window probes
+    (``"persist"``), keepalive probes (``"keepalive"``), tail loss probes (``"tlp"``).
+    A RST sent when the timer gives up (keepalive's last expiry) is not a probe."""
+    fired = {e.t for e in trace.timers if e.endpoint == who and e.timer == timer and e.action == "fired"}
+    return [s for s in trace.segments if s.src == who and s.t in fired and "RST" not in s.flags]
+
+
+def last_delivery(trace: Trace, who: str = "server") -> float | None:
+    """When ``who``'s TCP last handed data to its application (seconds), or None."""
+    return max((e.t for e in trace.app_events if e.endpoint == who and e.action == "data"), default=None)

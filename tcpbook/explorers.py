@@ -165,7 +165,9 @@ SPECS: dict[str, ExplorerSpec] = {
             Control("bytes", "int", 4380, (1460, 4380, 14600), (0, 146000, 1460)),
             Control("mss", "int", 1460, (536, 1460), (200, 1460, 4)),
             Control("loss", "float", 0.0, (0.0, 0.1, 0.3), (0.0, 0.9, 0.05)),
-            Control("delayed_ack", "choice", True, (True, False), choices=(True, False)),
+            # Linux ACKs its first 16 segments at once (quick ACK); 0 shows delayed ACKs from the start
+            Control("quickack", "int", 16, (0, 16), (0, 16, 1)),
+            Control("delayed_ack", "choice", True, (True,), choices=(True, False)),
             Control("seed", "int", 1, (1,), (0, 50, 1)),
         ),
         phase="open",  # nobody closes in this scenario
@@ -200,6 +202,56 @@ SPECS: dict[str, ExplorerSpec] = {
         # The spoofed sources, the server and one legitimate client: what a reader
         # needs to see, readable at half a page's width.
         ladder_options={"endpoints": ("spoofed", "server", "client-1"), "max_segments": 50},
+    ),
+    "flow-and-congestion": ExplorerSpec(
+        "flow-and-congestion",
+        "transfer",
+        "Flow and congestion control",
+        (
+            Control("bytes", "int", 43800, (43800,), (1460, 1_000_000, 1460)),
+            Control("loss", "float", 0.0, (0.0, 0.05), (0.0, 0.3, 0.01)),
+            Control("cc", "choice", "cubic", ("cubic", "reno"), choices=("cubic", "reno", "none")),
+            Control("initcwnd", "int", 10, (4, 10), (1, 40, 1)),
+            Control("read_rate", "choice", None, (None, 8000.0), menu=True,
+                    labels={None: "reads at once", 8000.0: "8 kB/s", 2000.0: "2 kB/s", 50000.0: "50 kB/s"},
+                    choices=(None, 50000.0, 8000.0, 2000.0)),
+            # a 32 KB buffer: the slow reader closes the window within the transfer
+            Control("rcvbuf", "int", 32768, (32768,), (4096, 65535, 1024)),
+            # seed 5 at 5 % loss: fast retransmits (with reno also a retransmission timeout)
+            Control("seed", "int", 5, (5,), (0, 50, 1)),
+        ),
+        phase="open",  # nobody closes in this scenario
+    ),
+    "program-exit": ExplorerSpec(
+        "program-exit",
+        "exit",
+        "When the program exits",
+        (
+            Control("bytes", "int", 100_000, (100_000,), (0, 1_000_000, 1000)),
+            Control("unread", "choice", 0, (0, 2000), labels={0: "none", 2000: "2000 bytes"}, choices=(0, 500, 2000, 10000)),
+            Control("linger", "choice", None, (None, 0.0), labels={None: "off", 0.0: "{1, 0}"}, choices=(None, 0.0)),
+            Control("loss", "float", 0.0, (0.0, 0.05), (0.0, 0.3, 0.01)),
+            Control("seed", "int", 1, (1,), (0, 50, 1)),
+        ),
+        phase="close",
+    ),
+    "dead-peer": ExplorerSpec(
+        "dead-peer",
+        "dead-peer",
+        "A peer whose machine died",
+        (
+            Control("keepalive", "choice", False, (False, True), choices=(False, True)),
+            Control("send_at", "choice", None, (None, 30.0), labels={None: "never", 30.0: "at 30 s"},
+                    choices=(None, 30.0, 300.0)),
+            Control("user_timeout", "choice", None, (None, 60.0), labels={None: "off", 60.0: "60 s"},
+                    choices=(None, 20.0, 60.0, 600.0)),
+            # small keepalive settings, so that a probe is seen within the run (Linux: 7200, 75, 9)
+            Control("keepidle", "float", 60.0, (60.0,), (1.0, 7200.0, 1.0)),
+            Control("keepintvl", "float", 10.0, (10.0,), (1.0, 75.0, 1.0)),
+            Control("keepcnt", "int", 3, (3,), (1, 9, 1)),
+            Control("crash_at", "float", 10.0, (10.0,), (1.0, 100.0, 1.0)),
+        ),
+        phase="open",
     ),
 }
 
@@ -570,7 +622,7 @@ class HandshakeExplorer(Explorer):
 
 
 class TransferExplorer(Explorer):
-    """Bytes, MSS, loss, delayed ACK and seed → a data transfer."""
+    """Bytes, MSS, loss, quick and delayed ACKs, and seed → a data transfer."""
 
     def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
         super().__init__(SPECS["transfer"], static=static, **fixed)
@@ -588,3 +640,24 @@ class SynFloodExplorer(Explorer):
 
     def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
         super().__init__(SPECS["syn-flood"], static=static, **fixed)
+
+
+class FlowExplorer(Explorer):
+    """Bytes, loss, congestion control, initial window and the reader's speed → a transfer's flights."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["flow-and-congestion"], static=static, **fixed)
+
+
+class ProgramExitExplorer(Explorer):
+    """Unread data, SO_LINGER and loss → what reaches the server when the client's program exits."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["program-exit"], static=static, **fixed)
+
+
+class DeadPeerExplorer(Explorer):
+    """Keepalive, sending, TCP_USER_TIMEOUT → when the client learns its peer's machine died."""
+
+    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
+        super().__init__(SPECS["dead-peer"], static=static, **fixed)

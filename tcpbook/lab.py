@@ -9,11 +9,27 @@ to an empty table elsewhere.
 
 from __future__ import annotations
 
+import errno
 import shutil
+import socket
+import struct
 import subprocess
+import time
 from typing import Any
 
-__all__ = ["PROC_STATES", "connection_table", "parse_ss_seconds", "proc_net_tcp", "show_table", "ss_tan"]
+__all__ = [
+    "PROC_STATES",
+    "bind_after_time_wait",
+    "connection_table",
+    "local_address",
+    "parse_ss_seconds",
+    "proc_net_tcp",
+    "reconnect_from_time_wait",
+    "show_table",
+    "slab_object_size",
+    "ss_tan",
+    "sysctl",
+]
 
 # The states as /proc/net/tcp numbers them (include/net/tcp_states.h), in ss's spelling.
 PROC_STATES = {
@@ -109,3 +125,170 @@ def show_table(title: str, port: int) -> list[dict[str, Any]]:
         timer = f"  timer: {r['timer']:.1f} s left" if r["timer"] is not None else ""
         print(f"  {r['state']:<11} {r['local']:>21} -> {r['peer']:<21}{timer}")
     return rows
+
+
+# -- TIME-WAIT on the real kernel (the TIME-WAIT chapter) ----------------------------------
+# Each experiment below makes real connections on this machine; the TIME-WAIT entries they
+# leave behind expire on their own after 60 s, as every TIME-WAIT entry does.
+
+IP_LOCAL_PORT_RANGE = 51  # <linux/in.h>: a socket's own ephemeral port range (Linux >= 6.3)
+
+
+def sysctl(name: str) -> str | None:
+    """A kernel setting as ``sysctl`` prints it (``"net.ipv4.tcp_tw_reuse"`` → ``"2"``),
+    read from ``/proc/sys``; None where there is no such file (not Linux, or an older kernel)."""
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return " ".join(f.read().split())
+    except OSError:
+        return None
+
+
+def slab_object_size(cache: str) -> int | None:
+    """Bytes of one object of the kernel's slab cache ``cache`` (``"tw_sock_TCP"``: a
+    TIME-WAIT socket; ``"TCP"``: a full one), from ``/proc/slabinfo``; None if it cannot be
+    read (it needs root)."""
+    try:
+        with open("/proc/slabinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields and fields[0] == cache:
+                    return int(fields[3])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def local_address() -> str | None:
+    """This host's own non-loopback IPv4 address (the source of its default route), or
+    None.  Connecting a UDP socket only chooses a route: nothing is sent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never answered, never sent to
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def _wait_for_time_wait(local: str, timeout: float = 2.0) -> bool:
+    """Wait until the kernel's table shows a TIME-WAIT entry whose local end is ``local``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            rows = proc_net_tcp()
+        except OSError:
+            return False
+        if any(r["state"] == "TIME-WAIT" and r["local"] == local for r in rows):
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _listener(host: str, port: int, reuse: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if reuse:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen()
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_after_time_wait(old_reuse: bool, new_reuse: bool, host: str = "127.0.0.1") -> str:
+    """A server restarts while a connection of its previous run is in TIME-WAIT.
+
+    A listener (``SO_REUSEADDR`` = ``old_reuse``) accepts one connection; the server closes
+    it first, so that connection's TIME-WAIT sits on the listening port; the listener
+    closes.  A new listener (``SO_REUSEADDR`` = ``new_reuse``) then binds the same port.
+    Returns ``"bound"`` or the name of the error (``"EADDRINUSE"``).  Linux lets the
+    bind through only if both sockets set ``SO_REUSEADDR`` (``inet_bind_conflict()``: a
+    TIME-WAIT socket keeps its listener's setting).
+    """
+    old = _listener(host, 0, old_reuse)
+    port = old.getsockname()[1]
+    client = socket.create_connection((host, port), timeout=5)
+    server, _ = old.accept()
+    try:
+        server.close()  # the server closes first: TIME-WAIT will be on its side, on `port`
+        client.recv(1)  # end-of-file: the server's FIN has arrived
+        client.close()
+        if not _wait_for_time_wait(f"{host}:{port}"):
+            raise RuntimeError(f"no TIME-WAIT entry appeared on {host}:{port}")
+    finally:
+        client.close()
+        old.close()
+    try:
+        _listener(host, port, new_reuse).close()
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, str(exc))
+    return "bound"
+
+
+def reconnect_from_time_wait(host: str = "127.0.0.1", *, give_up: float = 3.0, step: float = 0.05) -> dict[str, Any] | None:
+    """A client that closed first connects again to the same server address and port from
+    the same port, which is still in TIME-WAIT.
+
+    The client's ephemeral range is narrowed to one port with ``IP_LOCAL_PORT_RANGE``, so
+    ``connect()`` must take that port or fail.  It tries every ``step`` s for up to
+    ``give_up`` s after TIME-WAIT began.  Returns ``{"port", "errors", "connected_after",
+    "attempts"}`` — ``errors``: the error names seen, ``connected_after``: seconds after
+    TIME-WAIT began, or None — or None when the kernel has no ``IP_LOCAL_PORT_RANGE``.
+
+    Linux (``tcp_twsk_unique()``) lets ``connect()`` reuse a TIME-WAIT 4-tuple only with
+    ``tcp_tw_reuse`` (2, the default: loopback only) and TCP timestamps, once
+    ``tcp_tw_reuse_delay`` (1 s) has passed since TIME-WAIT began.
+    """
+    listener = _listener(host, 0, True)
+    server_port = listener.getsockname()[1]
+
+    def client_on(port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", port | (port << 16)))
+        return sock
+
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", 0))
+        except OSError:
+            return None  # an older kernel: no per-socket port range
+        finally:
+            probe.close()
+        first = socket.create_connection((host, server_port), timeout=5)
+        port = first.getsockname()[1]
+        server, _ = listener.accept()
+        first.close()  # the client closes first: its port goes to TIME-WAIT
+        server.recv(1)
+        server.close()  # the server's FIN: the client enters TIME-WAIT as it arrives
+        # TIME-WAIT began now (the kernel stamps it when the FIN is processed, during this
+        # close() on loopback), not when the table below first shows it: reading
+        # /proc/net/tcp on a busy machine can take tens of milliseconds
+        began = time.monotonic()
+        if not _wait_for_time_wait(f"{host}:{port}"):
+            raise RuntimeError(f"no TIME-WAIT entry appeared on {host}:{port}")
+        errors: list[str] = []
+        attempts = 0
+        while time.monotonic() - began <= give_up:
+            attempts += 1
+            sock = client_on(port)
+            try:
+                sock.connect((host, server_port))
+            except OSError as exc:
+                sock.close()
+                name = errno.errorcode.get(exc.errno or 0, str(exc))
+                if name not in errors:
+                    errors.append(name)
+                time.sleep(step)
+                continue
+            after = time.monotonic() - began
+            accepted, _ = listener.accept()
+            sock.close()
+            accepted.close()
+            return {"port": port, "errors": errors, "connected_after": after, "attempts": attempts}
+        return {"port": port, "errors": errors, "connected_after": None, "attempts": attempts}
+    finally:
+        listener.close()

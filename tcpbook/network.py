@@ -130,13 +130,13 @@ class Network:
         """Carry out every pending effect of every endpoint (until all are quiet: an
         application's reaction can cause more effects)."""
         for endpoint in list(self.endpoints.values()):
-            if endpoint._effects:  # noqa: SLF001 - the driver drains the effects queue
+            if endpoint.pending:
                 self._flush(endpoint)
 
     def _flush(self, endpoint: Endpoint) -> None:
         # Effects caused while applying others (an application reacting) join the end of
         # the same queue and are applied in turn.
-        pending = endpoint._effects  # noqa: SLF001 - the driver owns the effects queue's draining
+        pending = endpoint.pending  # drained in place: the driver owns the draining
         apply = self._apply
         for effect in pending:  # a list iterator also visits what is appended meanwhile
             apply[type(effect)](endpoint, effect)

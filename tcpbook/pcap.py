@@ -304,9 +304,9 @@ def check_pcap_path(path: object) -> pathlib.Path:
         raise ParameterError("path", str(out), "a file name, not a folder")
     folder = out.parent
     if not folder.is_dir():
-        raise ParameterError("path", str(out), f"a file in an existing folder ({folder} does not exist)")
+        raise ParameterError("path", str(out), f"a file in an existing folder ({str(folder)!r} does not exist)")
     if not os.access(folder, os.W_OK):
-        raise ParameterError("path", str(out), f"a file in a folder you can write to ({folder} is not writable)")
+        raise ParameterError("path", str(out), f"a file in a folder you can write to ({str(folder)!r} is not writable)")
     return out
 
 

@@ -58,6 +58,7 @@ class Profile:
     user_timeout: float | None  # TCP_USER_TIMEOUT: give up on data (and keepalive) after this long; None: off
     time_wait: float  # how long TIME-WAIT lasts (2*MSL; Linux a fixed 60 s)
     fin_timeout: float | None  # Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this
+    synsent_bad_ack_resend: float | None  # Linux: after a RST for an ACK that misses our SYN, resend the SYN this soon (first time only)
     rfc1337: bool  # tcp_rfc1337: ignore a RST in TIME-WAIT (False, Linux's default: the RST ends it)
     delayed_ack: bool  # hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)
     delayed_ack_timeout: float  # the longest an ACK is held back
@@ -224,6 +225,7 @@ PROFILE_PARAMS: tuple[Param, ...] = (
     Param("user_timeout", float, None, "TCP_USER_TIMEOUT: give up on unacknowledged data (and keepalive) after this long", "s", 0.001, _DAY, none_means="off"),
     Param("time_wait", float, None, "how long TIME-WAIT lasts (2·MSL; Linux TCP_TIMEWAIT_LEN)", "s", 0, _DAY),
     Param("fin_timeout", float, None, "Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 socket is dropped after this", "s", 0, _DAY, none_means="no such timer (RFC 9293)"),
+    Param("synsent_bad_ack_resend", float, None, "a connecting socket that answers an ACK missing its SYN with a RST resends the SYN this soon, if it has not retransmitted yet (Linux TCP_TIMEOUT_MIN, 2 jiffies)", "s", 0.001, 10.0, none_means="wait for the retransmission timeout (RFC 9293)"),
     Param("rfc1337", bool, None, "tcp_rfc1337: ignore a RST in TIME-WAIT (false, Linux's default: the RST ends it)"),
     Param("delayed_ack", bool, None, "hold back a lone ACK, hoping to piggy-back it (RFC 1122 §4.2.3.2)"),
     Param("delayed_ack_timeout", float, None, "the longest an ACK is held back", "s", 0.001, 0.5),
@@ -265,6 +267,7 @@ PROFILES: dict[str, Profile] = {
         user_timeout=None,
         time_wait=60.0,
         fin_timeout=60.0,
+        synsent_bad_ack_resend=0.008,  # 2 jiffies at CONFIG_HZ=250 (Debian's kernels and the capture rig's)
         rfc1337=False,
         delayed_ack=True,
         delayed_ack_timeout=0.04,
@@ -302,6 +305,7 @@ PROFILES: dict[str, Profile] = {
         user_timeout=None,
         time_wait=240.0,
         fin_timeout=None,
+        synsent_bad_ack_resend=None,
         rfc1337=False,
         delayed_ack=True,
         delayed_ack_timeout=0.2,

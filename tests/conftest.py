@@ -26,7 +26,10 @@ DIAGRAM_CHAPTERS = (
     "chapters/01-handshake",
     "chapters/02-syn-flood",
     "chapters/03-data-transfer",
+    "chapters/04-flow-and-congestion",
     "chapters/05-teardown",
+    "chapters/06-time-wait",
+    "chapters/07-when-things-die",
 )
 
 

@@ -41,6 +41,13 @@ TIERS: list[list[str]] = [
     ["render.figurehtml"],
     ["render.statediagram", "render.ladderdiagram"],
     ["render.export"],
+    # reading a capture, in the order a packet meets the modules (tcpbook/capture/__init__.py)
+    ["capture.errors"],
+    ["capture.files", "capture.fragments"],
+    ["capture.decode"],
+    ["capture.conversations", "capture.sequence"],
+    ["capture.losses", "capture.moves", "capture.digests"],
+    ["capture.replay"],
     ["render", "pcap", "capture", "analysis.models"],
     ["analysis.fastpath"],
     ["analysis.montecarlo"],

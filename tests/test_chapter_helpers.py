@@ -74,3 +74,58 @@ def test_side_by_side_is_html_with_both_pictures():
     assert html.count('<figure class="tcpbook-figure tcpbook-ladder">') == 2  # inline, legible, described
     assert 'aria-label="Ladder diagram of the refused run' in html
     assert "refused &lt;RST&gt;" in html
+
+
+# -- windows, probes and progress (chapters 04 and 07) ------------------------------------
+
+from tcpbook.book import cwnd_steps, in_flight, last_delivery, probes  # noqa: E402
+
+
+def test_cwnd_steps_start_at_the_initial_window_and_double_per_round_trip():
+    t = simulate("transfer", bytes=100_000, initcwnd=4)
+    times, cwnd, ssthresh = cwnd_steps(t)
+    assert times[0] == pytest.approx(0.1) and cwnd[0] == 4  # established at one RTT, initial window 4
+    assert times == sorted(times) and all(s is None for s in ssthresh)  # no loss: ssthresh still infinite
+    # slow start: +1 per segment acknowledged, so at the end of each round trip it has doubled
+    by_round = {round(x, 3): c for x, c in zip(times, cwnd)}
+    assert by_round[0.2] == 8 and by_round[0.3] == 16
+    assert cwnd_steps(simulate("transfer", bytes=100_000, cc="none")) == ([], [], [])
+    assert cwnd_steps(simulate("refused")) == ([], [], [])  # never established
+
+
+def test_cwnd_steps_show_the_loss():
+    t = simulate("transfer", bytes=200_000, drop=["client:DATA:40"], cc="reno")
+    times, cwnd, ssthresh = cwnd_steps(t)
+    first_loss = next(i for i, s in enumerate(ssthresh) if s is not None)
+    assert cwnd[first_loss] == ssthresh[first_loss] + 3  # RFC 5681: ssthresh + 3 after the third duplicate ACK
+    assert cwnd[first_loss - 1] > cwnd[-1] >= ssthresh[first_loss]
+
+
+def test_in_flight_is_bounded_by_the_windows():
+    t = simulate("transfer", bytes=100_000)
+    times, flight = in_flight(t)
+    assert times == sorted(times) and flight[-1] == 0  # everything acknowledged at the end
+    assert max(flight) <= 65535  # the receive window (no window scaling)
+    first_round = [f for x, f in zip(times, flight) if x < 0.15]
+    assert max(first_round) == 10 * 1460  # the initial window: 10 segments
+    assert in_flight(simulate("refused")) == ([], [])  # a SYN, answered by a RST: no data ever in flight
+
+
+def test_probes_are_the_segments_sent_when_the_timer_fired():
+    slow = simulate("transfer", bytes=30_000, read_rate=4000, rcvbuf=8192)
+    zwp = probes(slow, "client", "persist")
+    assert zwp and all(s.len == 0 and set(s.flags) == {"ACK"} for s in zwp)
+    # a zero-window probe carries SND.UNA - 1: the receiver must answer with its window
+    for p in zwp:
+        answer = next(s for s in slow.segments if s.src == "server" and s.t >= p.arrival)
+        assert answer.ack == p.seq + 1
+    keep = simulate("dead-peer", keepalive=True, keepidle=60, keepintvl=10, keepcnt=3)
+    assert [round(s.t, 3) for s in probes(keep, "client", "keepalive")] == [60.1, 70.1, 80.1]  # not the RST at 90.1
+    assert probes(simulate("transfer"), "client", "persist") == []
+
+
+def test_last_delivery():
+    t = simulate("transfer", bytes=30_000, read_rate=4000, rcvbuf=8192)
+    assert last_delivery(t) == max(e.t for e in t.app_events if e.endpoint == "server" and e.action == "data")
+    assert last_delivery(t) > 30_000 / 4000 - 2  # the slow reader sets the pace
+    assert last_delivery(simulate("handshake")) is None

@@ -142,7 +142,7 @@ def test_control_names_are_scenario_parameters() -> None:
         for control in spec.controls:
             assert control.name in allowed, (spec.name, control.name)
             assert control.default in control.grid or len(control.grid) == 1
-    assert set(SPECS) == {"handshake", "transfer", "teardown", "syn-flood"}
+    assert set(SPECS) == {"handshake", "transfer", "teardown", "syn-flood", "flow-and-congestion", "program-exit", "dead-peer"}
 
 
 def test_every_explorer_builds_live() -> None:

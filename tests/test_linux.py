@@ -9,11 +9,14 @@ After the handshake the RTO is SRTT + RTTVAR with RTTVAR floored at 200 ms
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcpbook import simulate
+from tcpbook.payload import Payload
 from tcpbook.profiles import get_profile, model_timeout
 from tcpbook.segment import Flag, Segment
 from tcpbook.vocabulary import State
@@ -79,6 +82,14 @@ def test_exit_delivers_the_whole_file_even_under_loss(seed, loss, nbytes):
     if t.established_at("client") is None:
         return  # the handshake itself ran out of retries: nothing was ever sent
     assert not _from(t, "client", "RST")
+    if any(n.kind == "orphan-gave-up" for n in t.notes):
+        # Rare at 25 % loss, but legal: every retransmission within the closed socket's
+        # tcp_orphan_retries budget (102.2 s) was lost, and Linux tells nobody.  The
+        # server then holds a prefix of the file, never a wrong byte.
+        got = t.outcome.endpoints["server"]
+        assert got.bytes_delivered < nbytes
+        assert got.md5_delivered == hashlib.md5(bytes(Payload(nbytes, seed))[: got.bytes_delivered]).hexdigest()
+        return
     assert t.outcome.endpoints["server"].bytes_delivered == nbytes and t.outcome.digest_match
 
 
@@ -432,8 +443,9 @@ def test_a_newer_syn_reuses_the_four_tuple_in_time_wait():
 
 def test_an_older_syn_in_time_wait_gets_the_old_ack_and_the_clients_rst_ends_it():
     """An old SYN is answered with the old connection's ACK; the client (SYN-SENT) answers
-    that with a RST (SEQ = SEG.ACK), which ends TIME-WAIT (tcp_rfc1337 = 0); the SYN
-    retransmitted at 1 s later finds the port free."""
+    that with a RST (SEQ = SEG.ACK), which ends TIME-WAIT (tcp_rfc1337 = 0); the client
+    resends its SYN TCP_TIMEOUT_MIN after the RST (``tcp_rcv_synsent_state_process``), which
+    finds the port free."""
     t = simulate("time-wait-reuse", second_isn=50)
     tw_ack = [s for s in t.segments if s.src == "server" and s.t == pytest.approx(1.05)]
     assert [(s.flags, s.ack) for s in tw_ack] == [(("ACK",), 1102)]
@@ -442,7 +454,40 @@ def test_an_older_syn_in_time_wait_gets_the_old_ack_and_the_clients_rst_ends_it(
     left = [(round(c.t, 6), c.cause) for c in t.states_of("server", "client") if c.old == "TIME-WAIT"]
     assert left[0] == (1.15, "rcv RST")
     synack = [s for s in t.segments if s.src == "server" and s.flags == ("SYN", "ACK")]
-    assert synack[-1].t == pytest.approx(2.05) and synack[-1].ack == 51
+    resend = LINUX.synsent_bad_ack_resend
+    syns = _from(t, "client", "SYN")
+    assert [round(s.t, 6) for s in syns if s.t >= 1] == [1.0, round(1.1 + resend, 6)]
+    assert synack[-1].t == pytest.approx(1.1 + resend + 0.05) and synack[-1].ack == 51
+
+
+@pytest.mark.parametrize("profile", ["linux", "rfc"])
+def test_a_connecting_socket_resends_its_syn_soon_after_resetting_a_bad_ack_only_on_linux(profile):
+    """Figure 8's old duplicate: the SYN,ACK for the old SYN is answered with a RST.  RFC 9293
+    then waits for the retransmission timeout; Linux (``tcp_rcv_synsent_state_process``:
+    "Previous FIN/ACK or RST/ACK might be ignored") rearms the timer to TCP_TIMEOUT_MIN when
+    no SYN was retransmitted yet, so the SYN goes again within milliseconds."""
+    p = get_profile(profile)
+    t = simulate("old-duplicate-syn", profile=profile)
+    rst = _from(t, "client", "RST")
+    syns = [s for s in _from(t, "client", "SYN") if s.note != "old duplicate"]
+    assert len(rst) == 1
+    if p.synsent_bad_ack_resend is None:
+        assert [s.t for s in syns] == [0.0]  # the delayed first SYN arrives and completes the handshake
+    else:
+        assert [round(s.t, 6) for s in syns] == [0.0, round(rst[0].t + p.synsent_bad_ack_resend, 6)]
+        assert syns[1].retransmission
+    assert {t.outcome.endpoints[e].final_state for e in ("client", "server")} == {"ESTABLISHED"}
+
+
+def test_the_early_syn_resend_happens_only_before_any_retransmission():
+    """``if (icsk->icsk_retransmits == 0)``: on a path of 2.5 s round trip the old SYN,ACK
+    comes back after two SYN retransmissions (1 s and 2 s); its RST leaves the timer alone,
+    so the next SYN keeps the schedule's time (3 s)."""
+    t = simulate("old-duplicate-syn", rtt=2.5)
+    rst = _from(t, "client", "RST")
+    syns = [round(s.t, 6) for s in _from(t, "client", "SYN") if s.note != "old duplicate"]
+    assert [round(r.t, 6) for r in rst][:1] == [2.5]
+    assert syns[:4] == [0.0, 1.0, 2.0, 3.0]
 
 
 @pytest.mark.parametrize("rfc1337,ends_at", [(False, 5.05), (True, 0.2 + 60)])
@@ -462,3 +507,20 @@ def test_a_run_kept_alive_only_by_answered_keepalive_probes_stops_with_a_note():
     stop = [n for n in t.notes if n.kind == "keepalive-only"]
     assert len(stop) == 1 and stop[0].t == t.outcome.end_time < 5 + 5 + 1
     assert t.outcome.digest_match and not _errors(t, "client") and not _errors(t, "server")
+
+
+def test_a_timeout_during_fast_recovery_keeps_the_ssthresh_of_that_recovery():
+    """Segment 20 is lost and so is its fast retransmission: the RTO fires while the
+    sender is still in fast recovery.  Linux's ``tcp_enter_loss`` reduces ssthresh only
+    "if it has not yet been made inside this window" (state Open/Disorder, or the
+    recovery point reached): the ssthresh of the fast retransmit stays, cwnd drops to 1."""
+    first = simulate("transfer", bytes=100_000, drop=["client:DATA:20"])
+    data = [s for s in first.segments if s.src == "client" and s.len]
+    fast = next(i for i, s in enumerate(data) if s.retransmission) + 1  # the fast retransmission's DATA number
+    t = simulate("transfer", bytes=100_000, drop=["client:DATA:20", f"client:DATA:{fast}"])
+    events = _cwnd(t)
+    fr = next(e for e in events if e.reason == "fast retransmit")
+    timeout = next(e for e in events if e.reason == "retransmission timeout")
+    assert timeout.t > fr.t and not [e for e in events if fr.t < e.t < timeout.t and e.reason == "recovery over"]
+    assert (timeout.cwnd, timeout.ssthresh) == (1, fr.ssthresh)
+    assert t.outcome.digest_match

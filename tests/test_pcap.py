@@ -236,3 +236,13 @@ def test_frames_are_the_ones_scapy_builds(scenario, params):
             / bytes(mine[TCP].payload)
         )
         assert bytes(scapy) == frame
+
+
+def test_a_missing_folder_with_a_newline_in_its_name_is_said_on_one_line(tmp_path):
+    """Found by the attack suite: a folder named "\\n" that does not exist was printed
+    raw inside the error, so the one-line message took two lines."""
+    with pytest.raises(ParameterError) as caught:
+        write_pcap(simulate("full"), tmp_path / "out" / "\n" / "x.pcap")
+    message = str(caught.value)
+    assert "\n" not in message and "does not exist" in message and "\\n" in message
+    assert not (tmp_path / "out").exists()

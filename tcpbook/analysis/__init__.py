@@ -5,5 +5,7 @@
 * :mod:`tcpbook.analysis.fastpath` — the handshake sampled 100,000 times at once;
 * :mod:`tcpbook.analysis.montecarlo` — sweeps over loss × retries with the event
   simulator or the fast path, returning tidy :class:`Table` s;
-* :mod:`tcpbook.analysis.plots` — simulation with confidence intervals beside the models.
+* :mod:`tcpbook.analysis.plots` — simulation with confidence intervals beside the models;
+* :mod:`tcpbook.analysis.ports` — ephemeral ports and TIME-WAIT: the reconnect rate at
+  which a client runs out of ports.
 """

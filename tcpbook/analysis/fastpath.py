@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_nonnegative, check_positive, check_probability
 from ..profiles import Profile
-from .models import handshake_schedule
+from .models import HandshakeSchedule, handshake_schedule
 
 MAX_TRIALS = 50_000_000
 
@@ -59,7 +59,8 @@ def make_rng(seed: int | np.random.Generator | np.random.SeedSequence) -> np.ran
     return np.random.default_rng(int(seed))
 
 
-def _check_trials(trials: Any) -> int:
+def check_trials(trials: Any) -> int:
+    """``trials`` as an int from 1 to ``MAX_TRIALS`` (50 million), or a :class:`~tcpbook.errors.ParameterError`."""
     check_positive("trials", trials, integer=True, minimum=1)
     if trials > MAX_TRIALS:
         raise ParameterError("trials", trials, f"an integer from 1 to {MAX_TRIALS}")
@@ -107,7 +108,7 @@ def sample_handshake(
     ``profile`` and profile overrides such as ``syn_retries=3`` or ``synack_retries=2``.
     The same ``seed`` gives the same arrays.
     """
-    n = _check_trials(trials)
+    n = check_trials(trials)
     check_probability("loss", loss)
     pc = check_probability("loss_client", loss_client) if loss_client is not None else float(loss)
     ps = check_probability("loss_server", loss_server) if loss_server is not None else float(loss)
@@ -117,104 +118,140 @@ def sample_handshake(
     sched = handshake_schedule(profile, **profile_overrides)
     rng = make_rng(seed)
     d = rtt / 2  # the link's one-way delay, computed as the simulator does
-    give_up = sched.give_up
-    synack_durations = sched.synack_timeouts
-
-    inf = math.inf
-    tc = np.full(n, inf)  # client ESTABLISHED time
-    tc_start = np.full(n, -inf)  # start of the server request that sent the SYN,ACK which did it
-    tc_end = np.full(n, -inf)  # ... and when that request would be dropped
-    cur_start = np.full(n, -inf)  # the server's current half-open request
-    cur_end = np.full(n, -inf)
-    n_synacks = len(synack_durations)
-    cur_first = np.full(n, n_synacks)  # index of the first SYN,ACK of the current request's train to get through
-    tc_first = np.full(n, n_synacks)  # ... of the request that made the client ESTABLISHED
-    dup_arrival = np.full(n, -inf)  # arrival at the client of the latest duplicate-SYN SYN,ACK that got through
-
-    idx = np.arange(n)  # trials whose client may still be in SYN-SENT
+    race = _ClientRace(n, len(sched.synack_timeouts))
     for s_k in sched.syn_times:
-        # Only clients still in SYN-SENT send this SYN (the SYN times increase, so a
-        # client that was ESTABLISHED before one SYN is ESTABLISHED before all later ones).
-        idx = idx[tc[idx] > s_k]
-        if idx.size == 0:
+        if not race.send_syn(rng, s_k, d, pc, ps, sched):
             break
+    return HandshakeSample(race.tc, _server_times(rng, race, d, pc, ps, sched.synack_timeouts))
+
+
+class _ClientRace:
+    """Steps 1–4 for every trial at once: the client's SYNs, the server's half-open
+    requests they create, and the SYN,ACK that makes each client ESTABLISHED.
+
+    One array entry per trial.  ``tc`` is when the client became ESTABLISHED (``inf``:
+    not yet); ``tc_start``, ``tc_end`` and ``tc_first`` describe the server request whose
+    SYN,ACK did it (its start, when it would be dropped, and the index of the first
+    SYN,ACK of its train that got through), which step 5 needs to find the server's ACK.
+    """
+
+    def __init__(self, n: int, n_synacks: int) -> None:
+        inf = math.inf
+        self.n_synacks = n_synacks
+        self.tc = np.full(n, inf)  # client ESTABLISHED time
+        self.tc_start = np.full(n, -inf)  # start of the server request that sent the SYN,ACK which did it
+        self.tc_end = np.full(n, -inf)  # ... and when that request would be dropped
+        self.tc_first = np.full(n, n_synacks)  # ... and the first SYN,ACK of its train to get through
+        self.cur_start = np.full(n, -inf)  # the server's current half-open request
+        self.cur_end = np.full(n, -inf)
+        self.cur_first = np.full(n, n_synacks)  # index of the first SYN,ACK of the current request's train to get through
+        self.dup_arrival = np.full(n, -inf)  # arrival at the client of the latest duplicate-SYN SYN,ACK that got through
+        self.idx = np.arange(n)  # trials whose client may still be in SYN-SENT
+
+    def send_syn(self, rng: np.random.Generator, s_k: float, d: float, pc: float, ps: float, sched: HandshakeSchedule) -> bool:
+        """The SYN sent at ``s_k`` by every client still in SYN-SENT (steps 1 and 3);
+        False when no client is left in SYN-SENT."""
+        # The SYN times increase, so a client that was ESTABLISHED before one SYN is
+        # ESTABLISHED before all later ones: it leaves ``idx`` for good.
+        idx = self.idx = self.idx[self.tc[self.idx] > s_k]
+        if idx.size == 0:
+            return False
         arrived = idx[_uniform(rng, idx.size) >= pc]
         if arrived.size == 0:
-            continue
+            return True
         a = s_k + d  # arrival of the SYN at the server
-        is_new = a >= cur_end[arrived]  # no live request: this SYN creates one
+        is_new = a >= self.cur_end[arrived]  # no live request: this SYN creates one
         dup = arrived[~is_new]
         if dup.size:
-            # Duplicate SYN: immediate SYN,ACK, arriving at a + d.
-            ok = dup[_uniform(rng, dup.size) >= ps]
-            cand = a + d
-            dup_arrival[ok] = cand
-            if cand < give_up:
-                better = ok[cand < tc[ok]]
-                tc[better] = cand
-                tc_start[better] = cur_start[better]
-                tc_end[better] = cur_end[better]
-                tc_first[better] = cur_first[better]
+            self._duplicate_syn(rng, dup, a + d, ps, sched.give_up)
         new = arrived[is_new]
         if new.size:
-            cur_start[new] = a
-            # The first SYN,ACK of the new request's train to get through (index j).
-            first_ok = _first_success(rng, new.size, 1.0 - ps, n_synacks)
-            cur_first[new] = first_ok
-            # The train's send times a, a+1, a+3 … are the same for every trial here;
-            # added one timer at a time, like the simulator's clock.
-            train = [a]
-            for duration in synack_durations:
-                train.append(train[-1] + duration)
-            t = train[-1]  # the request is dropped then
-            cur_end[new] = t
-            train[-1] = inf  # index n_synacks: no SYN,ACK got through
-            send_time = np.asarray(train)[first_ok]
-            has = first_ok < n_synacks
-            cand = send_time + d
-            take = has & (cand < give_up) & (cand < tc[new])
-            chosen = new[take]
-            tc[chosen] = cand[take]
-            tc_start[chosen] = a
-            tc_end[chosen] = t
-            tc_first[chosen] = first_ok[take]
+            self._new_request(rng, new, a, d, ps, sched)
+        return True
 
-    ts = np.full(n, inf)
+    def _duplicate_syn(self, rng: np.random.Generator, dup: np.ndarray, cand: float, ps: float, give_up: float) -> None:
+        """Step 3: a SYN that finds the request alive gets an immediate SYN,ACK, arriving
+        at ``cand``; it makes the client ESTABLISHED if it is the first to arrive."""
+        ok = dup[_uniform(rng, dup.size) >= ps]
+        self.dup_arrival[ok] = cand
+        if cand < give_up:
+            better = ok[cand < self.tc[ok]]
+            self.tc[better] = cand
+            self.tc_start[better] = self.cur_start[better]
+            self.tc_end[better] = self.cur_end[better]
+            self.tc_first[better] = self.cur_first[better]
+
+    def _new_request(self, rng: np.random.Generator, new: np.ndarray, a: float, d: float, ps: float, sched: HandshakeSchedule) -> None:
+        """Step 2: a SYN arriving at ``a`` with no request alive creates one, whose train
+        of SYN,ACKs (at once, then on the server's timer) may make the client ESTABLISHED."""
+        n_synacks = self.n_synacks
+        self.cur_start[new] = a
+        # The first SYN,ACK of the new request's train to get through (index j).
+        first_ok = _first_success(rng, new.size, 1.0 - ps, n_synacks)
+        self.cur_first[new] = first_ok
+        # The train's send times a, a+1, a+3 … are the same for every trial here;
+        # added one timer at a time, like the simulator's clock.
+        train = [a]
+        for duration in sched.synack_timeouts:
+            train.append(train[-1] + duration)
+        t = train[-1]  # the request is dropped then
+        self.cur_end[new] = t
+        train[-1] = math.inf  # index n_synacks: no SYN,ACK got through
+        send_time = np.asarray(train)[first_ok]
+        has = first_ok < n_synacks
+        cand = send_time + d
+        take = has & (cand < sched.give_up) & (cand < self.tc[new])
+        chosen = new[take]
+        self.tc[chosen] = cand[take]
+        self.tc_start[chosen] = a
+        self.tc_end[chosen] = t
+        self.tc_first[chosen] = first_ok[take]
+
+
+def _server_times(
+    rng: np.random.Generator, race: _ClientRace, d: float, pc: float, ps: float, synack_durations: tuple[float, ...]
+) -> np.ndarray:
+    """Step 5: when each server became ESTABLISHED (``inf``: never), given the client race.
+
+    Every SYN,ACK that reaches the ESTABLISHED client (the one that made it so
+    included) draws an ACK; the first ACK to reach the live request wins.  Two
+    SYN,ACKs can arrive at the same instant (a timer retransmission and the answer
+    to a duplicate SYN sent at the same time): both draw an ACK.
+    """
+    tc, tc_end = race.tc, race.tc_end
+    ts = np.full(tc.size, math.inf)
     est = np.flatnonzero(np.isfinite(tc))
-    if est.size:
-        # Every SYN,ACK that reaches the ESTABLISHED client (the one that made it so
-        # included) draws an ACK; the first ACK to reach the live request wins.  Two
-        # SYN,ACKs can arrive at the same instant (a timer retransmission and the answer
-        # to a duplicate SYN sent at the same time): both draw an ACK.
-        ack_ok = 1.0 - pc
-        # The duplicate-SYN SYN,ACK at or after the client's ESTABLISHED time, if any.
-        dup_at = dup_arrival[est]
-        ack_at_server = dup_at + d
-        win = (dup_at >= tc[est]) & (ack_at_server < tc_end[est]) & (_uniform(rng, est.size) < ack_ok)
-        ts[est[win]] = ack_at_server[win]
-        # The request's own SYN,ACKs come in time order: a trial is settled by the first
-        # one that wins, so only the undecided ones go on to the next.
-        pending = est
-        t = tc_start[pending]
-        for j, duration in enumerate(synack_durations):
-            c_time = tc[pending]
-            end = tc_end[pending]
-            first = tc_first[pending]
-            at_client = t + d
-            ack_at_server = at_client + d
-            # Before the first survivor all were lost; after it each is a fresh draw.
-            arrived = (first == j) | ((first < j) & (_uniform(rng, pending.size) >= ps))
-            win = arrived & (at_client >= c_time) & (ack_at_server < end) & (_uniform(rng, pending.size) < ack_ok)
-            won = pending[win]
-            ts[won] = np.minimum(ts[won], ack_at_server[win])
-            # Still undecided: no win yet, and an ACK drawn by the next SYN,ACK could
-            # still reach the request before it is dropped.
-            keep = ~win & (((t + duration) + d) + d < end)
-            pending = pending[keep]
-            t = t[keep] + duration
-            if pending.size == 0:
-                break
-    return HandshakeSample(tc, ts)
+    if not est.size:
+        return ts
+    ack_ok = 1.0 - pc
+    # The duplicate-SYN SYN,ACK at or after the client's ESTABLISHED time, if any.
+    dup_at = race.dup_arrival[est]
+    ack_at_server = dup_at + d
+    win = (dup_at >= tc[est]) & (ack_at_server < tc_end[est]) & (_uniform(rng, est.size) < ack_ok)
+    ts[est[win]] = ack_at_server[win]
+    # The request's own SYN,ACKs come in time order: a trial is settled by the first
+    # one that wins, so only the undecided ones go on to the next.
+    pending = est
+    t = race.tc_start[pending]
+    for j, duration in enumerate(synack_durations):
+        c_time = tc[pending]
+        end = tc_end[pending]
+        first = race.tc_first[pending]
+        at_client = t + d
+        ack_at_server = at_client + d
+        # Before the first survivor all were lost; after it each is a fresh draw.
+        arrived = (first == j) | ((first < j) & (_uniform(rng, pending.size) >= ps))
+        win = arrived & (at_client >= c_time) & (ack_at_server < end) & (_uniform(rng, pending.size) < ack_ok)
+        won = pending[win]
+        ts[won] = np.minimum(ts[won], ack_at_server[win])
+        # Still undecided: no win yet, and an ACK drawn by the next SYN,ACK could
+        # still reach the request before it is dropped.
+        keep = ~win & (((t + duration) + d) + d < end)
+        pending = pending[keep]
+        t = t[keep] + duration
+        if pending.size == 0:
+            break
+    return ts
 
 
 def _uniform(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -246,7 +283,7 @@ def sample_transmissions(
     ``(1 - loss)(1 - ack_loss)``; the sender stops after ``max_transmissions`` tries
     (``None``: never; then ``loss`` must be below 1).
     """
-    n = _check_trials(trials)
+    n = check_trials(trials)
     lc = check_probability("loss", loss)
     la = check_probability("ack_loss", ack_loss)
     success = (1.0 - lc) * (1.0 - la)

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError, check_nonnegative, check_positive, check_probability
-from ..profiles import get_profile
+from ..profiles import Profile, get_profile
 from ..scenarios import prepare, simulate
 from ..trace import Trace
 from . import models
-from .fastpath import _check_trials, sample_handshake, sample_transmissions
+from .fastpath import check_trials, sample_handshake, sample_transmissions
 
 Z95 = 1.959963984540054  # the 97.5 % point of the standard normal
 
@@ -278,7 +278,7 @@ def handshake_times(
     """Times at which the client and the server reached ESTABLISHED (``inf``: never),
     one entry per trial.  ``params`` go to the scenario (``syn_retries``, ``rtt`` …)."""
     _check_engine(engine, ("fast", "event"))
-    n = _check_trials(trials)
+    n = check_trials(trials)
     ss = seed if isinstance(seed, np.random.SeedSequence) else _point_seed(seed, 0)
     if engine == "fast":
         sample = sample_handshake(n, loss, seed=np.random.default_rng(ss), **params)
@@ -319,7 +319,7 @@ def sweep_handshake(
     _check_engine(engine, ("fast", "event"))
     loss_list = _values("losses", losses, check_probability)
     retries_list = _values("syn_retries", syn_retries, _check_retries)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     grid = list(itertools.product(retries_list, loss_list))
     rows: list[dict[str, Any]] = []
     desc = f"handshake sweep ({engine})"
@@ -336,44 +336,55 @@ def sweep_handshake(
             syn_retries=retries,
             **params,
         )
-        lc = params.get("loss_client", loss) if params.get("loss_client") is not None else loss
-        ls = params.get("loss_server", loss) if params.get("loss_server") is not None else loss
         base = {"engine": engine, "loss": float(loss), "syn_retries": retries, "attempts": sched.attempts}
-        ok_c, ok_s = np.isfinite(client), np.isfinite(server)
-        linear = prof.linear_syn_timeouts
-        rows.append(
-            _prop_row(base, "p_client", int(ok_c.sum()), n, models.geometric_p_established(lc, sched.attempts, ls))
-        )
-        rows.append(
-            _prop_row(
-                base, "p_server", int(ok_s.sum()), n, models.geometric_server_p_established(lc, sched.attempts, ls)
-            )
-        )
-        row = _mean_row(
-            base, "mean_client_time", client[ok_c], models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
-        )
-        row["cardwell"] = models.cardwell_handshake_time(rtt, lc, ls, t_s=prof.rto_initial)
-        row["uncapped"] = models.geometric_uncapped_mean_time(lc, rtt, prof.rto_initial, linear, ls)
-        rows.append(row)
-        mean_s = models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
-        rows.append(
-            _mean_row(base, "mean_server_time", server[ok_s], mean_s + rtt / 2 if math.isfinite(mean_s) else mean_s)
-        )
-    columns = (
-        "engine",
-        "loss",
-        "syn_retries",
-        "attempts",
-        "metric",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "n",
-        "model",
-        "cardwell",
-        "uncapped",
-    )
-    return Table([_clean(r) for r in rows], columns)
+        rows.extend(_handshake_rows(base, client, server, prof, sched, loss, rtt, params))
+    return Table([_clean(r) for r in rows], _HANDSHAKE_COLUMNS)
+
+
+_HANDSHAKE_COLUMNS = (
+    "engine",
+    "loss",
+    "syn_retries",
+    "attempts",
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n",
+    "model",
+    "cardwell",
+    "uncapped",
+)
+
+
+def _handshake_rows(
+    base: dict[str, Any],
+    client: np.ndarray,
+    server: np.ndarray,
+    prof: Profile,
+    sched: models.HandshakeSchedule,
+    loss: float,
+    rtt: float,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The four rows of one point of :func:`sweep_handshake`: each side's probability of
+    reaching ESTABLISHED and its mean time, each beside its models."""
+    n = client.size
+    lc = params.get("loss_client", loss) if params.get("loss_client") is not None else loss
+    ls = params.get("loss_server", loss) if params.get("loss_server") is not None else loss
+    ok_c, ok_s = np.isfinite(client), np.isfinite(server)
+    linear = prof.linear_syn_timeouts
+    rows = [
+        _prop_row(base, "p_client", int(ok_c.sum()), n, models.geometric_p_established(lc, sched.attempts, ls)),
+        _prop_row(base, "p_server", int(ok_s.sum()), n, models.geometric_server_p_established(lc, sched.attempts, ls)),
+    ]
+    row = _mean_row(base, "mean_client_time", client[ok_c], models.geometric_mean_time(lc, sched.syn_times, rtt, ls))
+    row["cardwell"] = models.cardwell_handshake_time(rtt, lc, ls, t_s=prof.rto_initial)
+    row["uncapped"] = models.geometric_uncapped_mean_time(lc, rtt, prof.rto_initial, linear, ls)
+    rows.append(row)
+    mean_s = models.geometric_mean_time(lc, sched.syn_times, rtt, ls)
+    rows.append(_mean_row(base, "mean_server_time", server[ok_s], mean_s + rtt / 2 if math.isfinite(mean_s) else mean_s))
+    return rows
 
 
 _PROFILE_KEYS = ("synack_retries", "linear_syn_timeouts", "rto_initial", "rto_max")
@@ -421,7 +432,7 @@ def sweep_transmissions(
     """
     loss_list = _values("losses", losses, check_probability)
     caps = _values("max_transmissions", max_transmissions, lambda n, v: check_positive(n, v, integer=True, minimum=1))
-    n = _check_trials(trials)
+    n = check_trials(trials)
     rows = []
     grid = list(itertools.product(caps, loss_list))
     for index, (cap, loss) in enumerate(_progress(grid, len(grid), "transmissions", progress)):
@@ -474,7 +485,7 @@ def sweep_transfer(
     closed-form model here.
     """
     loss_list = _values("losses", losses, check_probability)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     retries = get_profile(params.get("profile", "linux")).retries2
     rows = []
     for index, loss in enumerate(loss_list):
@@ -551,7 +562,7 @@ def sweep_teardown(
     it; model: one round trip, the lossless value).
     """
     loss_list = _values("losses", losses, check_probability)
-    n = _check_trials(trials)
+    n = check_trials(trials)
     prof = get_profile(params.get("profile", "linux"), **{k: params[k] for k in ("time_wait",) if k in params})
     rtt = params.get("rtt", 0.1)
     closer = params.get("closer", "client")

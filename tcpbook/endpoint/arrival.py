@@ -75,7 +75,8 @@ class SegmentArrives(_Self):
     def arrives_in_syn_sent(self, seg: Segment, now: float) -> None:
         """§3.10.7.3, SYN-SENT.  First the ACK: one that does not acknowledge our SYN
         (SEG.ACK =< ISS or > SND.NXT) comes from an old connection — "send a reset
-        <SEQ=SEG.ACK><CTL=RST>" (Figure 8's old duplicate).  Then the RST: with an acceptable
+        <SEQ=SEG.ACK><CTL=RST>" (Figure 8's old duplicate); Linux then resends its SYN within
+        milliseconds if it has not retransmitted it yet (``synsent_bad_ack_resend``).  Then the RST: with an acceptable
         ACK, "connection refused".  Then the SYN: with our SYN acknowledged the connection
         is ESTABLISHED and we ACK the SYN,ACK; without, both SYNs crossed — a simultaneous
         open, answered with a SYN,ACK from SYN-RECEIVED."""
@@ -88,6 +89,13 @@ class SegmentArrives(_Self):
                     what = "SYN,ACK" if seg.flags & SYN else "ACK"
                     self.note(now, NoteKind.OLD_DUPLICATE, f"{what} acknowledges {seg.ack}, not our SYN: answered with RST", ack=seg.ack)
                     self.send_rst_for(seg)
+                resend = self.profile.synsent_bad_ack_resend
+                if resend is not None and self.syn_attempt == 0:
+                    # Linux tcp_rcv_synsent_state_process(): "Previous FIN/ACK or RST/ACK might be
+                    # ignored" — the RST may have cleared the way (an old connection's TIME-WAIT
+                    # ends on it), so while no SYN was retransmitted yet, the SYN goes again
+                    # after TCP_TIMEOUT_MIN instead of a whole RTO.
+                    self.timers.set(Timer.RTO, now, resend)
                 return
             ack_ok = True
         if seg.flags & RST:

@@ -55,8 +55,11 @@ class Endpoint:
         self.listeners: dict[int, Listener] = {}
         self.ledger = ByteLedger()
         self._by_cid: dict[int, Connection] = {}
-        self._effects: list[Effect] = []
-        self.emit = self._effects.append  # how connections and listeners hand us their effects
+        # Effects not carried out yet, in order.  A driver either takes them all
+        # (take_effects) or, on its hot path, carries them out in place and clears the
+        # list (tcpbook.network.Network.flush): no copy per event.
+        self.pending: list[Effect] = []
+        self.emit = self.pending.append  # how connections and listeners hand us their effects
         self._next_port = 40000
 
     def __repr__(self) -> str:
@@ -66,8 +69,8 @@ class Endpoint:
 
     def take_effects(self) -> list[Effect]:
         """Everything the endpoint wants done since the last call, in order."""
-        effects = self._effects[:]
-        self._effects.clear()
+        effects = self.pending[:]
+        self.pending.clear()
         return effects
 
     def receive(self, segment: Segment, now: float) -> None:

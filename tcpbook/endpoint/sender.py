@@ -320,9 +320,10 @@ class Sender:
         flight counts as lost — ssthresh from the loss, cwnd 1 segment, and from SND.UNA on
         everything is sent again as the window grows back (slow start)."""
         self.rtt.back_off()
-        # Another timeout before the last one's losses were repaired: Linux
-        # (tcp_enter_loss) keeps ssthresh from the first and only drops cwnd again.
-        again = self.state is LOSS and self.space.una < self.recover
+        # A timeout before the last losses were repaired — a repeated timeout, or one during
+        # fast recovery: Linux (tcp_enter_loss) reduces ssthresh only "if it has not yet been
+        # made inside this window", so it keeps the earlier one and only drops cwnd.
+        again = self.state in (LOSS, RECOVERY) and self.space.una < self.recover
         self.cc.on_timeout(len(self.flight), keep_ssthresh=again)
         self.state, self.recover, self.dupacks = LOSS, self.space.max, 0
         self.tlp_high_seq = None
