@@ -27,7 +27,8 @@ SCREENSHOTS = build_book.BUILD / "screenshots"
 WIDGET_PAGES_WAIT_MS = 15_000
 WIDTHS = {1280: 11.0, 390: 9.0}  # viewport width: the smallest text allowed there (CSS px)
 EXPLORER_PAGES = ("chapters/01-handshake", "chapters/02-syn-flood", "chapters/03-data-transfer",
-                  "chapters/05-teardown", "chapters/08-loss-retries-time")
+                  "chapters/04-flow-and-congestion", "chapters/05-teardown", "chapters/06-time-wait",
+                  "chapters/07-when-things-die", "chapters/08-loss-retries-time")
 
 
 @pytest.fixture(scope="module")
