@@ -221,3 +221,26 @@ def test_bad_parameters_raise_parameter_error(kwargs: dict) -> None:
 def test_bad_trace_raises_parameter_error() -> None:
     with pytest.raises(ParameterError):
         state_diagram("handshake")  # type: ignore[arg-type]
+
+
+def test_no_arc_label_is_laid_on_a_state() -> None:
+    """graphviz's layout (its JSON output, in points): no arc label's box overlaps a node's
+    box.  The time-wait-reuse server leaves TIME-WAIT twice (the timeout, RFC 1122's newer
+    SYN); with the CLOSED sink beside TIME-WAIT, the timeout's label was laid on TIME-WAIT."""
+    import json  # noqa: PLC0415
+
+    for trace, endpoint in ((simulate("time-wait-reuse"), "server"), (simulate("close"), "client"), (None, None)):
+        layout = json.loads(state_diagram(trace, endpoint=endpoint, phase="all").pipe(format="json", encoding="utf-8"))
+        boxes = []
+        for obj in layout["objects"]:
+            if "pos" in obj and "width" in obj:
+                x, y = map(float, obj["pos"].split(","))
+                w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
+                boxes.append((obj["name"], x - w / 2, x + w / 2, y - h / 2, y + h / 2))
+        for edge in layout.get("edges", []):
+            for key in ("lp", "xlp"):
+                if key not in edge:
+                    continue
+                x, y = map(float, edge[key].split(","))
+                for name, x0, x1, y0, y1 in boxes:
+                    assert not (x0 < x < x1 and y0 - 6 < y < y1 + 6), (endpoint, edge.get(key), name)

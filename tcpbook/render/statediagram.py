@@ -56,6 +56,7 @@ _PLACE: dict[str, tuple[int, int]] = {
 }
 # In the opening phase the sink sits beside ESTABLISHED, where the failed opens end.
 _OPEN_SINK_PLACE = (3, 2)
+_ALL_SINK_PLACE = (7, 2)
 _PHASE_NODES: dict[str, set[str]] = {
     "open": {_TOP, "LISTEN", "SYN_RECEIVED", "SYN_SENT", "ESTABLISHED", _END},
     "close": {"ESTABLISHED", "FIN_WAIT_1", "CLOSE_WAIT", "FIN_WAIT_2", "CLOSING", "LAST_ACK", "TIME_WAIT", _END},
@@ -93,6 +94,11 @@ def arc_nodes(arc: Arc) -> tuple[str, str]:
 def _place(node: str, phase: str) -> tuple[int, int]:
     if node == _END and phase == "open":
         return _OPEN_SINK_PLACE
+    if node == _END and phase == "all":
+        # A rank of its own below TIME-WAIT: beside it, the timeout arc was an external
+        # label that graphviz laid onto TIME-WAIT when a back arc (RFC 1122's newer SYN)
+        # left TIME-WAIT too.
+        return _ALL_SINK_PLACE
     return _PLACE[node]
 
 
