@@ -79,6 +79,18 @@ def wait_for_widgets(page) -> None:
     page_probe.wait_for_widgets(page, WIDGET_PAGES_WAIT_MS)
 
 
+# Explorer controls (labels, sliders, menus, radio buttons) that reach past their explorer's
+# right edge: cut off by the cell's box, out of the reader's reach on a phone.
+CONTROLS_CUT_OFF_JS = """
+() => [...document.querySelectorAll('.tcpbook-static-explorer')].flatMap(ex => {
+  const edge = ex.getBoundingClientRect().right + 1;
+  return [...ex.querySelectorAll('.tcpbook-control label, .tcpbook-control legend, .tcpbook-control input, '
+                                 + '.tcpbook-control select, .tcpbook-control output')]
+    .filter(c => c.getBoundingClientRect().right > edge).map(c => (c.textContent || c.tagName).trim());
+})
+"""
+
+
 def all_pages(toc_pages: list[str]) -> list[str]:
     return [*toc_pages, "genindex", "search"]
 
@@ -98,6 +110,9 @@ def test_every_page_loads_cleanly_and_is_screenshotted(browser, book_server: str
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                 if overflow > 1:
                     failures.append(f"{docname}@{width}: the page is {overflow} px wider than the screen")
+                cut = page.evaluate(CONTROLS_CUT_OFF_JS)
+                if cut:
+                    failures.append(f"{docname}@{width}: explorer controls run past the explorer's edge: {cut}")
             finally:
                 page.close()
             failures += [f"{docname}@{width}: {p}" for p in watch.problems]
