@@ -7,7 +7,8 @@ The pieces, in the order data flows through them:
 * :mod:`tcpbook.link` — delay, loss and drop rules; :mod:`tcpbook.simulator` — the clock;
 * :mod:`tcpbook.network` and :mod:`tcpbook.apps` — wiring and scripted applications;
 * :mod:`tcpbook.scenarios` — named runs and :func:`simulate`;
-* :mod:`tcpbook.trace` — the record of a run, as objects, text and JSON.
+* :mod:`tcpbook.trace` — the record of a run, as objects, text and JSON;
+* :mod:`tcpbook.packetdrill` — packetdrill scripts run against the model (:func:`drill`).
 
 >>> from tcpbook import simulate
 >>> trace = simulate("full", loss=0.2, seed=7)
@@ -17,6 +18,7 @@ True
 
 from .errors import ConnectionClosing, ConnectionDoesNotExist, ParameterError, TcpbookError, TcpUserError
 from .link import DropRule, Link
+from .packetdrill import drill
 from .profiles import PROFILES, Profile, get_profile
 from .scenarios import SCENARIOS, describe, simulate
 from .segment import Flag, Segment
@@ -45,6 +47,7 @@ __all__ = [
     "TcpbookError",
     "Trace",
     "describe",
+    "drill",
     "get_profile",
     "simulate",
 ]

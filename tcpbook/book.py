@@ -236,3 +236,78 @@ def probes(trace: Trace, who: str, timer: str) -> list[SegmentEvent]:
 def last_delivery(trace: Trace, who: str = "server") -> float | None:
     """When ``who``'s TCP last handed data to its application (seconds), or None."""
     return max((e.t for e in trace.app_events if e.endpoint == who and e.action == "data"), default=None)
+
+
+# -- SYN floods: the queue, the requests, the setting chapters 2 and 8 share ------------------
+
+#: The legitimate side of the SYN floods in chapters 2 and 8, so that both chapters measure
+#: the same thing.  Twenty clients connect, one every 3.3 s from t = 20.3 s: late enough
+#: for the flood to have filled the queue, and not on whole seconds, because a client's
+#: SYN retries and the server's SYN,ACK timers both tick in whole seconds from their
+#: start, and a client in step with the server's timers would meet the queue at the same
+#: moment of its cycle every time.  The flood lasts until the last client's last SYN
+#: (sent 67 s after its first, with Linux's defaults) has met it.
+FLOOD_SETUP: dict[str, float] = {"clients": 20, "client_start": 20.3, "client_interval": 3.3, "attack_duration": 155.0}
+
+
+def syn_queue_length(trace: Trace, server: str = "server") -> tuple[list[float], list[int]]:
+    """``(times, sizes)``: the length of ``server``'s SYN queue after each change.
+
+    A request is in the queue from the moment its connection enters SYN-RECEIVED until it
+    leaves that state (ESTABLISHED, or CLOSED when its SYN,ACK retries ran out).  Unlike
+    :func:`queue_occupancy`, a connection rebuilt from a SYN cookie — which passes
+    through SYN-RECEIVED within one instant and never holds a place in the queue — is not
+    counted, so the length never exceeds the listener's limit (backlog + 1).
+    """
+    changes: list[tuple[float, int, int]] = []  # (time, order in the trace, +1 or -1)
+    since: dict[str, tuple[float, int]] = {}
+    for order, e in enumerate(trace.state_changes):
+        if e.endpoint != server or e.peer is None or e.old == e.state:
+            continue
+        if e.state == State.SYN_RECEIVED:
+            since[e.peer] = (e.t, order)
+        elif e.old == State.SYN_RECEIVED and e.peer in since:
+            entered_at, entered_order = since.pop(e.peer)
+            if e.t > entered_at:
+                changes += [(entered_at, entered_order, 1), (e.t, order, -1)]
+    changes += [(t, order, 1) for t, order in since.values()]
+    changes.sort()
+    times, sizes, n = [0.0], [0], 0
+    for t, _, step in changes:
+        n += step
+        times.append(t)
+        sizes.append(n)
+    return times, sizes
+
+
+def mean_queue_length(times: Sequence[float], sizes: Sequence[int], start: float, end: float) -> float:
+    """The time average of a step function ``(times, sizes)`` (as :func:`syn_queue_length`
+    returns it: each size holds from its time until the next) over ``[start, end)``."""
+    if not end > start:
+        raise ValueError(f"mean_queue_length: end={end!r} must be later than start={start!r}")
+    area = 0.0
+    for i, (t, n) in enumerate(zip(times, sizes)):
+        until = times[i + 1] if i + 1 < len(times) else end
+        lo, hi = max(t, start), min(until, end)
+        if hi > lo:
+            area += n * (hi - lo)
+    return area / (end - start)
+
+
+def half_open_lifetimes(trace: Trace, prefix: str = "spoofed", server: str = "server") -> list[float]:
+    """How long each half-open request from a peer whose name starts with ``prefix``
+    stayed in ``server``'s SYN queue before it was dropped or completed, in the order the
+    requests ended (requests still open when the run ended are left out)."""
+    since: dict[str, float] = {}
+    lifetimes = []
+    for e in trace.state_changes:
+        if e.endpoint != server or e.peer is None or e.old == e.state or not e.peer.startswith(prefix):
+            continue
+        if e.state == State.SYN_RECEIVED:
+            since[e.peer] = e.t
+        elif e.old == State.SYN_RECEIVED and e.peer in since:
+            lifetimes.append(round(e.t - since.pop(e.peer), 9))
+    return lifetimes
+
+
+__all__ += ["FLOOD_SETUP", "half_open_lifetimes", "mean_queue_length", "syn_queue_length"]

@@ -8,6 +8,7 @@
     tcpbook run SCENARIO [options] --pcap F    also write a pcap of the run
     tcpbook diagram SCENARIO [options] --out F write the state and/or ladder diagram (SVG/PNG)
     tcpbook show CAPTURE [--svg F]             a real capture as a text ladder (or pictures)
+    tcpbook drill SCRIPT.pkt [--json|--svg F]  run a packetdrill script against the model
 
 Every scenario parameter is a flag with the same name (``syn_retries`` → ``--syn-retries``),
 read and checked by its declaration (:class:`tcpbook.params.Param`);
@@ -119,7 +120,30 @@ def build_parser(scenario: str | None = None) -> argparse.ArgumentParser:
     show.add_argument("--svg", metavar="PREFIX", default=None, help="write PREFIX-state.svg and PREFIX-ladder.svg")
     show.add_argument("--json", action="store_true", help="print the imported trace as JSON")
     show.add_argument("--relative", action="store_true", help="number each side's bytes from 0, as Wireshark does")
+    _add_drill_parser(sub)
     return parser
+
+
+def _add_drill_parser(sub: Any) -> None:
+    """``tcpbook drill SCRIPT.pkt``: exit 0 when the model does what the script says, 1 on
+    the first mismatch, 2 for a script that cannot be parsed (one line, with its number)."""
+    from .packetdrill import TOLERANCE_PERCENT, TOLERANCE_USECS
+    from .profiles import PROFILE_PARAMS
+
+    drill = sub.add_parser("drill", help="run a packetdrill script against the Linux model (exit 0 pass, 1 mismatch, 2 unreadable)")
+    drill.add_argument("script", help="a packetdrill script (.pkt)")
+    drill.add_argument("--json", action="store_true", help="print the run as one JSON document (the trace schema; verdict in outcome.stats)")
+    drill.add_argument("--svg", metavar="PREFIX", default=None, help="also write PREFIX-state.svg and PREFIX-ladder.svg")
+    drill.add_argument("--timers", action="store_true", help="also print timer events in the text output")
+    drill.add_argument("--strict-options", action="store_true", help="fail on TCP options the model does not implement (default: list them)")
+    drill.add_argument("--tolerance-usecs", type=int, default=None, metavar="N",
+                       help=f"timing tolerance in microseconds (packetdrill's default {TOLERANCE_USECS})")
+    drill.add_argument("--tolerance-percent", type=float, default=None, metavar="P",
+                       help=f"timing tolerance as a percentage of the time since the previous event (default {TOLERANCE_PERCENT:g})")
+    drill.add_argument("--profile", default="linux", choices=("linux", "rfc"), help="the stack under test (default linux)")
+    group = drill.add_argument_group("profile parameters (as sysctl would set them; same names as the Python API)")
+    for param in PROFILE_PARAMS:
+        group.add_argument(param.flag, dest=f"profile_{param.name}", type=str, default=None, metavar="VALUE", help=param.describe())
 
 
 def check_writable(path: str | os.PathLike[str], what: str) -> Path:
@@ -212,7 +236,32 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"scenarios": lambda args: _cmd_scenarios(), "run": _cmd_run, "diagram": _cmd_diagram, "show": _cmd_show}
+def _cmd_drill(args: argparse.Namespace) -> int:
+    from .packetdrill import drill
+    from .profiles import PROFILE_PARAMS
+
+    if args.svg:
+        for picture in ("state", "ladder"):
+            check_writable(f"{args.svg}-{picture}.svg", "svg")
+    overrides = {p.name: p.parse(getattr(args, f"profile_{p.name}")) for p in PROFILE_PARAMS if getattr(args, f"profile_{p.name}") is not None}
+    result = drill(args.script, profile=args.profile, strict_options=args.strict_options, tolerance_usecs=args.tolerance_usecs,
+                   tolerance_percent=args.tolerance_percent, **overrides)
+    if args.json:
+        sys.stdout.write(result.trace.to_json() + "\n")
+    else:
+        sys.stdout.write(result.to_text(timers=args.timers))
+    if args.svg:
+        from .render.export import write_diagram
+
+        for picture in ("state", "ladder"):
+            print(write_diagram(result.trace, picture, Path(f"{args.svg}-{picture}.svg")), file=sys.stderr if args.json else sys.stdout)
+    if result.failure is not None:
+        f = result.failure
+        print(f"tcpbook: drill: {result.script.source}:{f.line}: {_one_line(f.message)}", file=sys.stderr)
+    return result.exit_status
+
+
+_COMMANDS = {"scenarios": lambda args: _cmd_scenarios(), "run": _cmd_run, "diagram": _cmd_diagram, "show": _cmd_show, "drill": _cmd_drill}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

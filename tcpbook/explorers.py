@@ -193,7 +193,8 @@ SPECS: dict[str, ExplorerSpec] = {
             Control("attack_rate", "float", 20.0, (0.0, 20.0, 100.0), (0.0, 200.0, 5.0)),
             Control("backlog", "int", 128, (128, 1024), (1, 1024, 1)),
             Control("synack_retries", "int", 5, (1, 5), (0, 6, 1)),
-            Control("syncookies", "choice", False, (False, True), choices=(False, True)),
+            # Linux's default (tcp_syncookies = 1) first; False shows the dropped SYNs
+            Control("syncookies", "choice", True, (True, False), choices=(True, False)),
         ),
         # A short flood keeps each run fast enough to redraw live (the lesson is the
         # same: half-open requests outlive the flood by their SYN,ACK retries).

@@ -23,6 +23,33 @@ from .vocabulary import NoteKind, Timer, TimerAction
 DEFAULT_MAX_EVENTS = 5_000_000  # a run longer than this is a runaway (see RunDidNotFinish)
 
 
+def segment_event(segment: Segment, now: float, retransmission: bool, arrival: float | None, drop_reason: str = "") -> SegmentEvent:
+    """The trace's record of ``segment`` handed to the network at ``now``: it arrives at
+    ``arrival``, or is dropped (``arrival`` None) for ``drop_reason``.  Every driver of
+    endpoints (this network, :mod:`tcpbook.packetdrill`'s script runner) records
+    segments this way."""
+    flags, size = segment.flags & 0x1F, len(segment.payload)
+    return SegmentEvent(
+        now,
+        segment.src,
+        segment.dst,
+        FLAG_NAMES[flags],
+        segment.seq,
+        segment.ack,
+        size,
+        arrival is None,
+        retransmission,
+        arrival,
+        drop_reason,
+        segment.window,
+        segment.mss,
+        segment.src_port,
+        segment.dst_port,
+        KIND_TABLE[2 * flags + (size > 0)],
+        segment.note,
+    )
+
+
 class App(Protocol):
     """An application on one endpoint: started once, then told about every notice."""
 
@@ -182,28 +209,7 @@ class Network:
             else:
                 reason = "host down" if segment.dst in self.crashed else "no such host"
                 arrival = None
-        flags, size = segment.flags & 0x1F, len(segment.payload)
-        self.events.append(
-            SegmentEvent(
-                now,
-                segment.src,
-                segment.dst,
-                FLAG_NAMES[flags],
-                segment.seq,
-                segment.ack,
-                size,
-                arrival is None,
-                retransmission,
-                arrival,
-                reason,
-                segment.window,
-                segment.mss,
-                segment.src_port,
-                segment.dst_port,
-                KIND_TABLE[2 * flags + (size > 0)],
-                segment.note,
-            )
-        )
+        self.events.append(segment_event(segment, now, retransmission, arrival, reason))
         if arrival_ns is not None:
             self.sim.schedule_ns(arrival_ns, self._arrive, segment)
 

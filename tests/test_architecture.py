@@ -55,7 +55,13 @@ TIERS: list[list[str]] = [
     ["explorers"],
     ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],
+    ["packetdrill.errors"],
+    ["packetdrill.lexer", "packetdrill.script"],
+    ["packetdrill.parser", "packetdrill.sockets"],
+    ["packetdrill.runner"],
+    ["packetdrill"],
     ["book", "lab"],
+    ["analysis.ports"],  # chapter 6's port arithmetic reads traces with the chapters' helpers
     ["cli"],
     ["__main__"],
     [""],  # the package itself: tcpbook/__init__.py

@@ -129,3 +129,41 @@ def test_last_delivery():
     assert last_delivery(t) == max(e.t for e in t.app_events if e.endpoint == "server" and e.action == "data")
     assert last_delivery(t) > 30_000 / 4000 - 2  # the slow reader sets the pace
     assert last_delivery(simulate("handshake")) is None
+
+
+def test_syn_queue_length_never_counts_a_cookie_connection():
+    from tcpbook.book import syn_queue_length
+
+    # cookies on: the queue fills to backlog + 1, then legitimate clients come back with
+    # cookies; their connections pass through SYN-RECEIVED within one instant
+    t = simulate("syn-flood", attack_rate=100, attack_duration=4, clients=3, client_start=1.5, client_interval=0.5, backlog=8)
+    assert t.outcome.stats["cookies_accepted"] == 3
+    times, sizes = syn_queue_length(t)
+    assert times == sorted(times) and sizes[0] == 0 and min(sizes) >= 0
+    assert max(sizes) == 9  # backlog + 1
+    assert max(queue_occupancy(t)[1]) == 10  # the instant a cookie connection is rebuilt
+    assert sizes[-1] == 0  # every request ended before the run did
+
+
+def test_mean_queue_length_is_the_time_average_of_the_steps():
+    from tcpbook.book import mean_queue_length
+
+    times, sizes = [0.0, 1.0, 3.0], [0, 2, 1]  # 0 on [0,1), 2 on [1,3), 1 from 3 on
+    assert mean_queue_length(times, sizes, 0.0, 4.0) == pytest.approx((0 * 1 + 2 * 2 + 1 * 1) / 4)
+    assert mean_queue_length(times, sizes, 2.0, 3.0) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="end=1.0 must be later than start=2.0"):
+        mean_queue_length(times, sizes, 2.0, 1.0)
+
+
+def test_half_open_lifetimes_are_63_s_when_quiet_and_7_s_when_pruned():
+    from tcpbook.book import half_open_lifetimes
+
+    quiet = simulate("syn-flood", attack_rate=1, attack_duration=10, clients=1, attack_pattern="even")
+    assert half_open_lifetimes(quiet) == [63.0] * 10  # tcp_synack_retries = 5: 1+2+4+8+16+32 s
+    flooded = simulate("syn-flood", attack_rate=100, attack_duration=60, clients=1, backlog=16, syncookies=False,
+                       attack_pattern="even")
+    lifetimes = half_open_lifetimes(flooded)
+    assert lifetimes.count(7.0) > len(lifetimes) / 2  # pruned: SYN,ACKs at 0, 1, 3 s, dropped at 7 s
+    assert set(lifetimes) <= {7.0, 15.0, 31.0, 63.0}
+    # the legitimate client's request completed: it sat in the queue for one round trip
+    assert half_open_lifetimes(flooded, prefix="client") == [pytest.approx(flooded.params["rtt"])]

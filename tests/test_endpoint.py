@@ -12,6 +12,7 @@ from tcpbook.errors import ConnectionClosing, ConnectionDoesNotExist, TcpUserErr
 from tcpbook.profiles import get_profile
 from tcpbook.segment import Flag, Segment
 from tcpbook.table import State
+from tcpbook.vocabulary import Timer
 
 LINUX = get_profile("linux")
 
@@ -147,7 +148,8 @@ def test_simultaneous_open_as_in_figure_7():
 
 
 def test_old_duplicate_syn_is_rejected_with_rst_as_in_figure_8():
-    t = simulate("old-duplicate-syn")
+    # RFC 9293's own rules (Linux's early SYN resend after the RST: tests/test_linux.py)
+    t = simulate("old-duplicate-syn", profile="rfc")
     assert wire(t)[:5] == [
         ("client", "SYN", 90, 0, 0),  # the stale SYN of an old connection
         ("client", "SYN", 100, 0, 0),  # the real one, still on its way
@@ -189,6 +191,21 @@ def test_the_send_window_limits_what_is_in_flight():
     before_first_ack = [s for s in segs(t, "client") if s[5] and s[0] < 0.2]
     assert [s[3] for s in before_first_ack] == [101, 1101, 2101]
     assert t.outcome.digest_match
+
+
+def test_a_big_receive_buffer_sends_one_ack_per_segment_not_an_empty_window_update():
+    """Found by comparing with a kernel capture (slow-start, rcvbuf 4 MiB): reading freed
+    a buffer far larger than the 65535 window, and the reader sent a "window update"
+    offering the same 65535 — two identical ACKs per segment.  Linux compares windows it
+    can offer (tcp_cleanup_rbuf: __tcp_select_window() >= 2 * rcv_window_now)."""
+    t = simulate("transfer", bytes=14480, mss=1448, rcvbuf=4 * 2**20)
+    acks = [s[3] for s in wire(t, "server") if s[1] == "ACK"]
+    assert acks == [101 + 1448 * k for k in range(1, 11)]  # ten quick ACKs, each once
+    # A window that was closed and reopens is still announced at once: same ACK, bigger window.
+    slow = simulate("transfer", bytes=20000, mss=1000, rcvbuf=3000, read_rate=4000)
+    acks = [(s.ack, s.window) for s in slow.segments if s.src == "server" and s.flags == ("ACK",)]
+    updates = [b for a, b in zip(acks, acks[1:]) if a[0] == b[0] and a[1] == 0 and b[1] == 3000]
+    assert len(updates) >= 3 and slow.outcome.digest_match
 
 
 def test_lost_segment_is_buffered_around_and_delivered_in_order():
@@ -591,3 +608,77 @@ def test_linux_drops_an_orphaned_fin_wait_2_after_tcp_fin_timeout():
     # and the rfc profile has no such timer
     rfc = simulate("close", close_delay=1000, profile="rfc")
     assert "TIME-WAIT" in rfc.state_path("client")
+
+
+# -- a socket's own options: listen(2)'s backlog, setsockopt before and after connect ------------
+
+
+def _syn(port: int, seq: int = 1000, src: str = "client") -> Segment:
+    return Segment(src, "server", port, 80, seq, 0, Flag.SYN, mss=1460)
+
+
+def _handshake(ep: Endpoint, port: int, now: float) -> None:
+    ep.receive(_syn(port), now)
+    synack = [e.segment for e in ep.take_effects() if isinstance(e, Transmit)][-1]
+    ep.receive(Segment("client", "server", port, 80, 1001, synack.seq + 1, Flag.ACK), now)
+    ep.take_effects()
+
+
+def test_listen_backlog_is_the_calls_own_and_the_accept_queue_holds_backlog_plus_one():
+    ep = Endpoint("server", LINUX, isn=300)
+    listener = ep.listen(0.0, 80, backlog=1)
+    assert listener.backlog == 1 and LINUX.backlog == 4096
+    for port in (40000, 40001):
+        _handshake(ep, port, 0.1)
+    assert len(listener.accept_queue) == 2  # backlog + 1 (Linux sk_acceptq_is_full: ">" backlog)
+    ep.receive(_syn(40002), 0.2)
+    effects = ep.take_effects()
+    assert not [e for e in effects if isinstance(e, Transmit)]
+    assert [(n.kind, n.queue) for n in effects if getattr(n, "kind", None) == "syn-dropped"] == [("syn-dropped", "accept")]
+
+
+def test_listen_backlog_is_capped_by_somaxconn_and_a_negative_one_means_somaxconn():
+    ep = Endpoint("server", LINUX.with_overrides(somaxconn=128))
+    assert ep.listen(0.0, 80, backlog=100_000).backlog == 128
+    assert ep.listen(0.0, 81, backlog=-1).backlog == 128
+    assert ep.listen(0.0, 82, backlog=0).backlog == 0
+    assert ep.listen(0.0, 83).backlog == 128  # no backlog given: the profile's, capped
+
+
+def test_connect_with_a_sockets_own_options_tcp_syncnt_and_tcp_maxseg():
+    ep = Endpoint("client", LINUX, isn=100)
+    conn = ep.connect(0.0, "server", 80, profile=LINUX.with_overrides(syn_retries=2, mss=1000))
+    syn = [e.segment for e in ep.take_effects() if isinstance(e, Transmit)]
+    assert [(s.flags, s.mss) for s in syn] == [(Flag.SYN, 1000)]
+    assert conn.profile.syn_retries == 2 and ep.profile.syn_retries == 6  # the host's default is untouched
+    sent_at, t = [0.0], 0.0
+    for timeout in LINUX.with_overrides(syn_retries=2).syn_timeouts():
+        t += timeout
+        ep.timer_expired(conn.cid, Timer.RTO, t)
+        sent_at += [t for e in ep.take_effects() if isinstance(e, Transmit)]
+    # the linear SYN timeouts (tcp_syn_linear_timeouts = 4) and the time-based give-up at 1·(2³ − 1) = 7 s
+    assert sent_at == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0] and conn.state is State.CLOSED and conn.error == "ETIMEDOUT" and t == 7.0
+
+
+def test_accepted_connections_inherit_the_listening_sockets_options():
+    ep = Endpoint("server", LINUX, isn=300)
+    ep.listen(0.0, 80, profile=LINUX.with_overrides(keepalive=True, keepidle=30.0))
+    _handshake(ep, 40000, 0.1)
+    conn = ep.accept(0.2, 80)
+    assert conn is not None and conn.profile.keepalive and conn.profile.keepidle == 30.0
+    assert Timer.KEEPALIVE in conn.timers and conn.timers.armed[Timer.KEEPALIVE] == round(30.1 * 1e9)
+
+
+def test_setsockopt_on_a_live_connection_keepalive_on_off_and_a_new_keepidle():
+    ep = Endpoint("server", LINUX, isn=300)
+    ep.listen(0.0, 80)
+    _handshake(ep, 40000, 0.0)
+    conn = ep.accept(0.0, 80)
+    assert Timer.KEEPALIVE not in conn.timers
+    conn.set_options(LINUX.with_overrides(keepalive=True), 10.0)  # SO_KEEPALIVE 1: a full keepidle from now
+    assert conn.timers.armed[Timer.KEEPALIVE] == round(7210.0 * 1e9)
+    conn.set_options(LINUX.with_overrides(keepalive=True, keepidle=100.0), 60.0)  # TCP_KEEPIDLE: what is left of it
+    assert conn.timers.armed[Timer.KEEPALIVE] == round(100.0 * 1e9)  # idle since 0.0
+    conn.set_options(LINUX, 70.0)  # SO_KEEPALIVE 0
+    assert Timer.KEEPALIVE not in conn.timers
+    assert conn.sender.profile is LINUX and conn.sender.rtt.profile is LINUX

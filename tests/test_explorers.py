@@ -186,3 +186,15 @@ def test_a_static_explorer_refuses_a_grid_with_holes() -> None:
         StaticExplorer("t", [control], {(0,): ("one",), (1,): ("one", "two")})
     single = StaticExplorer("t", [], {(): ("only",)})
     assert single.shape == [] and "only" in single.html()
+
+
+def test_syn_flood_explorer_starts_on_linux_defaults():
+    """The SYN-flood explorer opens on what a default Linux server does (SYN cookies on,
+    the scenario's listen backlog), so its first picture agrees with chapter 2's text."""
+    from tcpbook import SCENARIOS, get_profile
+
+    controls = {c.name: c for c in SPECS["syn-flood"].controls}
+    assert controls["syncookies"].default is get_profile("linux").syncookies is True
+    assert set(controls["syncookies"].grid) == {True, False}  # both precomputed for the static page
+    assert controls["backlog"].default == SCENARIOS["syn-flood"].parameters()["backlog"]
+    assert controls["synack_retries"].default == get_profile("linux").synack_retries

@@ -241,8 +241,10 @@ def test_a_closed_socket_gives_up_on_the_orphan_budget_and_tells_nobody():
 def test_the_first_flight_is_the_initial_window_and_slow_start_doubles_it(initcwnd):
     """RFC 6928 / ``TCP_INIT_CWND``: the first round trip carries ``initcwnd`` segments;
     in slow start each ACK adds one, so every round trip doubles what is in flight (the
-    receiver ACKs every segment in quick-ACK mode)."""
-    t = simulate("transfer", bytes=2_000_000, initcwnd=initcwnd, rcvbuf=2**24)
+    receiver ACKs every segment: quick-ACK mode throughout, ``quickack=1000``; after the
+    default 16 quick ACKs it would ACK every second one, and an odd flight's last segment
+    would wait for the delayed-ACK timer)."""
+    t = simulate("transfer", bytes=2_000_000, initcwnd=initcwnd, rcvbuf=2**24, quickack=1000)
     per_rtt: dict[float, int] = {}
     for time, *_ in _flights(t):
         per_rtt[round(time, 3)] = per_rtt.get(round(time, 3), 0) + 1
@@ -524,3 +526,33 @@ def test_a_timeout_during_fast_recovery_keeps_the_ssthresh_of_that_recovery():
     assert timeout.t > fr.t and not [e for e in events if fr.t < e.t < timeout.t and e.reason == "recovery over"]
     assert (timeout.cwnd, timeout.ssthresh) == (1, fr.ssthresh)
     assert t.outcome.digest_match
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(attack_rate=100, attack_duration=20, backlog=16, syncookies=False),
+        dict(attack_rate=40, attack_duration=30, backlog=64),
+        dict(attack_rate=3, attack_duration=40, backlog=128, attack_pattern="even"),
+    ],
+)
+def test_the_young_request_count_always_equals_a_recount(params, monkeypatch):
+    """The listener keeps Linux's ``queue->young`` as a counter (requests whose first
+    SYN,ACK timer has not fired); every time the pruning rule reads it, it must equal a
+    recount of the SYN queue — including after requests completed, expired or were
+    pruned."""
+    from tcpbook.endpoint.listener import Listener
+
+    reads = []
+    original = Listener.synack_retries_now
+
+    def checked(self, retries):
+        recount = sum(1 for c in self.syn_queue.values() if c.syn_attempt == 0)
+        reads.append((self.young, recount))
+        return original(self, retries)
+
+    monkeypatch.setattr(Listener, "synack_retries_now", checked)
+    t = simulate("syn-flood", clients=3, **params)
+    assert reads and all(young == recount for young, recount in reads)
+    assert any(recount > 0 for _, recount in reads)
+    assert t.outcome.stats["requests_timed_out"] > 0

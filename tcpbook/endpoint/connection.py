@@ -122,6 +122,27 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         """The application has closed its sending side (close or shutdown)."""
         return self.sender.space.fin_queued
 
+    def set_options(self, profile: Profile, now: float) -> None:
+        """``setsockopt`` on a live connection: from now on it follows ``profile`` (its
+        socket's options: keepalive and its times, ``TCP_USER_TIMEOUT``, ``TCP_SYNCNT`` …).
+
+        Keepalive takes effect at once, as in Linux: turning ``SO_KEEPALIVE`` on arms the
+        timer a full ``keepidle`` from now, off disarms it (``tcp_set_keepalive``); a new
+        ``TCP_KEEPIDLE`` on a socket that probes re-arms it for what is left of the new
+        idle time (``tcp_sock_set_keepidle_locked``).
+        """
+        old, self.profile = self.profile, profile
+        self.sender.profile = self.sender.rtt.profile = profile
+        live = self.state not in (State.CLOSED, State.LISTEN, State.TIME_WAIT)
+        if not live:
+            return
+        if profile.keepalive and not old.keepalive:
+            self.timers.set(Timer.KEEPALIVE, now, profile.keepidle)
+        elif old.keepalive and not profile.keepalive:
+            self.timers.cancel(Timer.KEEPALIVE)
+        elif profile.keepalive and profile.keepidle != old.keepidle:
+            self.timers.set(Timer.KEEPALIVE, now, max(0.0, profile.keepidle - (now - self.last_heard)))
+
     # -- moving, telling, sending ------------------------------------------------------------
 
     def move(self, event: Event, now: float) -> None:

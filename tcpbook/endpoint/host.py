@@ -105,19 +105,28 @@ class Endpoint:
 
     # -- user calls -------------------------------------------------------------------------
 
-    def listen(self, now: float, port: int = 80) -> Listener:
-        """Passive OPEN (RFC 9293 §3.10.1): CLOSED --passive OPEN--> LISTEN on ``port``."""
+    def listen(self, now: float, port: int = 80, *, backlog: int | None = None, profile: Profile | None = None) -> Listener:
+        """Passive OPEN (RFC 9293 §3.10.1): CLOSED --passive OPEN--> LISTEN on ``port``.
+
+        ``backlog`` is listen(2)'s argument (default: the profile's ``backlog``), capped
+        by ``somaxconn``.  ``profile`` is the listening socket's own options (its
+        ``setsockopt`` calls); the connections it accepts inherit them, as Linux's child
+        sockets inherit their listener's (``sk_clone_lock``).
+        """
         if port in self.listeners:
             raise ConnectionAlreadyExists("LISTEN")
         arc = next_state(State.CLOSED, Event.PASSIVE_OPEN)
+        options = profile or self.profile
         listener = Listener(
             endpoint=self.name,
             port=port,
-            profile=self.profile,
+            profile=options,
             cookie_secret=self.cookie_secret,
             emit=self.emit,
-            new_connection=lambda peer, peer_port, iss=None: self._new_connection(port, peer, peer_port, listener=listener, iss=iss),
+            new_connection=lambda peer, peer_port, iss=None: self._new_connection(
+                port, peer, peer_port, listener=listener, iss=iss, profile=listener.profile),
             reply_rst=self.reply_rst,
+            backlog=backlog,
         )
         self.listeners[port] = listener
         self.emit(AppNotice(now, self.name, None, AppAction.LISTEN, detail=f"port {port}"))
@@ -132,15 +141,19 @@ class Endpoint:
         del self.listeners[port]
         self.emit(StateChange(now, self.name, None, arc.source, arc.target, arc.event))
 
-    def connect(self, now: float, peer: str, port: int = 80, *, local_port: int | None = None, isn: int | None = None) -> Connection:
+    def connect(
+        self, now: float, peer: str, port: int = 80, *, local_port: int | None = None, isn: int | None = None, profile: Profile | None = None
+    ) -> Connection:
         """Active OPEN toward ``peer``:``port``; returns the new connection (in SYN-SENT).
-        ``isn`` replaces the host's next initial sequence number."""
+        ``isn`` replaces the host's next initial sequence number; ``profile`` is the
+        socket's own options (``setsockopt`` before ``connect``: ``TCP_SYNCNT``,
+        ``TCP_MAXSEG``, ``SO_KEEPALIVE`` …), the host's profile by default."""
         if local_port is None:
             local_port = self._next_port
             self._next_port += 1
         if (local_port, peer, port) in self.connections:
             raise ConnectionAlreadyExists("OPEN")
-        conn = self._new_connection(local_port, peer, port, iss=isn)
+        conn = self._new_connection(local_port, peer, port, iss=isn, profile=profile)
         self.emit(AppNotice(now, self.name, peer, AppAction.CONNECT, detail=f"port {port}"))
         conn.open_active(now)
         return conn
@@ -194,12 +207,14 @@ class Endpoint:
 
     # -- inside the stack ---------------------------------------------------------------
 
-    def _new_connection(self, local_port: int, peer: str, peer_port: int, *, listener: Listener | None = None, iss: int | None = None) -> Connection:
+    def _new_connection(
+        self, local_port: int, peer: str, peer_port: int, *, listener: Listener | None = None, iss: int | None = None, profile: Profile | None = None
+    ) -> Connection:
         if iss is None:
             iss = (self.isn + 64000 * len(self.all_connections)) % SEQ_SPACE
         conn = Connection(
             endpoint=self.name,
-            profile=self.profile,
+            profile=profile or self.profile,
             cid=len(self.all_connections),
             local_port=local_port,
             peer=peer,

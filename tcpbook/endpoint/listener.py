@@ -53,8 +53,10 @@ class Listener:
         emit: Callable[[Effect], None],
         new_connection: Callable[..., Connection],
         reply_rst: Callable[[Segment, float], None],
+        backlog: int | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._backlog = backlog  # listen(2)'s own backlog, if it gave one
         self.port = port
         self.profile = profile
         self.state = State.LISTEN
@@ -63,6 +65,10 @@ class Listener:
         self.new_connection = new_connection
         self.reply_rst = reply_rst
         self.syn_queue: dict[tuple[str, int], Connection] = {}
+        # requests in the SYN queue whose first SYN,ACK timer has not fired yet (Linux's
+        # queue->young counter): kept up to date, not recounted, because the pruning rule
+        # reads it at every SYN,ACK timeout of a flooded queue
+        self.young = 0
         self.accept_queue: list[Connection] = []
         self.stats = {
             "syn_received": 0,
@@ -85,8 +91,14 @@ class Listener:
 
     @property
     def backlog(self) -> int:
-        """The limit of both queues — listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``)."""
-        return self.profile.listen_backlog
+        """The limit of both queues — listen()'s backlog capped by somaxconn (``sk_max_ack_backlog``).
+
+        Linux ``__sys_listen`` caps the backlog at ``somaxconn``; a negative one (read as
+        unsigned) becomes ``somaxconn`` too, and 0 is allowed (the queues still take one:
+        "full" means *more* than the backlog)."""
+        if self._backlog is None:
+            return self.profile.listen_backlog
+        return self.profile.somaxconn if self._backlog < 0 else min(self._backlog, self.profile.somaxconn)
 
     def segment_arrives(self, seg: Segment, now: float, *, isn: int | None = None) -> None:
         """§3.10.7.2: "first check for an RST … An incoming RST should be ignored.  Second,
@@ -125,7 +137,9 @@ class Listener:
                        peer=seg.src, queue=Queue.SYN)
             return
         conn = self.new_connection(seg.src, seg.src_port, iss=isn)
+        self._unqueue((seg.src, seg.src_port))  # a request replaced by a new one for the same peer
         self.syn_queue[(seg.src, seg.src_port)] = conn
+        self.young += 1
         conn.open_from_syn(seg, now)
 
     # -- the queues, as the connections report -------------------------------------------------
@@ -143,7 +157,7 @@ class Listener:
 
     def established(self, conn: Connection, now: float) -> None:
         """``conn`` is ESTABLISHED: it moves from the SYN queue to the accept queue."""
-        self.syn_queue.pop((conn.peer, conn.peer_port), None)
+        self._unqueue((conn.peer, conn.peer_port))
         self.accept_queue.append(conn)
         self.stats["established"] += 1
         self.emit(AppNotice(now, self.endpoint, conn.peer, AppAction.READY, detail="in accept queue"))
@@ -163,17 +177,29 @@ class Listener:
         """
         qlen = len(self.syn_queue)
         if 2 * qlen > max(8, self.backlog):
-            young = 2 * sum(1 for c in self.syn_queue.values() if c.syn_attempt == 0)
+            young = 2 * self.young
             while retries > 2 and qlen >= young:
                 retries -= 1
                 young <<= 1
         return retries
 
+    def aged(self, conn: Connection) -> None:
+        """``conn``'s first SYN,ACK timer fired: it is no longer young (Linux decrements
+        ``queue->young`` when ``num_timeout`` leaves 0)."""
+        if self.syn_queue.get((conn.peer, conn.peer_port)) is conn:
+            self.young -= 1
+
     def forget(self, conn: Connection) -> None:
         """``conn`` is gone (CLOSED, or reset back to LISTEN): free its place in the SYN queue."""
         key = (conn.peer, conn.peer_port)
         if self.syn_queue.get(key) is conn:
-            del self.syn_queue[key]
+            self._unqueue(key)
+
+    def _unqueue(self, key: tuple[str, int]) -> None:
+        """Take the request for ``key`` (if any) out of the SYN queue, keeping ``young`` right."""
+        conn = self.syn_queue.pop(key, None)
+        if conn is not None and conn.syn_attempt == 0:
+            self.young -= 1
 
     def accept(self) -> Connection | None:
         """accept(2): the oldest established connection, or None if there is none."""

@@ -68,6 +68,18 @@ class ReceiveSpace:
         """The room left in the receive buffer — neither delivered-unread nor waiting out of order."""
         return max(0, self.buffer_size - len(self._unread) - self.ooo_bytes)
 
+    @property
+    def clamp(self) -> int:
+        """The largest window this receiver ever offers (Linux ``window_clamp``): the
+        buffer, at most 65535 (no window scaling in this model)."""
+        return min(self.buffer_size, 65535)
+
+    @property
+    def selectable(self) -> int:
+        """The window a segment sent now could offer (Linux ``__tcp_select_window``): the
+        free room, at most 65535."""
+        return min(self.free, 65535)
+
     def offer(self) -> int:
         """The window to put in the segment we send now: the free room, but never less
         than the window offered before (the right edge never moves back); at most 65535

@@ -79,6 +79,8 @@ class Timeouts(_Self):
         if self.listener is not None and self.profile.synack_retries is not None:
             retries = self.listener.synack_retries_now(retries)  # Linux prunes old requests under load
         self.syn_attempt += 1
+        if self.syn_attempt == 1 and self.listener is not None:
+            self.listener.aged(self)
         if self.syn_attempt > retries:
             if self.passive:
                 self.note(now, NoteKind.REQUEST_TIMED_OUT, f"half-open request from {self.peer} dropped: SYN,ACK retries exhausted")

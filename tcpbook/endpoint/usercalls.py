@@ -73,10 +73,13 @@ class UserCalls(_Self):
     def read(self, now: float, nbytes: int | None = None) -> bytes:
         """RECEIVE (§3.10.3): take up to ``nbytes`` unread bytes (all by default).
 
-        Reading frees receive buffer.  If the window we last advertised was small and has
-        at least doubled, tell the peer at once with a window update (Linux
-        ``tcp_cleanup_rbuf``); otherwise a sender facing a zero window waits for its
-        persist timer.
+        Reading frees receive buffer.  If the window we last advertised was small and the
+        window we could offer now is at least twice as large, tell the peer at once with
+        a window update (Linux ``tcp_cleanup_rbuf``: ``2 * rcv_window_now <=
+        window_clamp`` and ``__tcp_select_window() >= 2 * rcv_window_now``); otherwise a
+        sender facing a zero window waits for its persist timer.  Both sides of the
+        comparison are windows that can be offered (at most 65535 here), not the raw free
+        buffer: a big buffer behind a full-size window has nothing new to say.
         """
         if self.state is State.CLOSED and self.error is SocketError.ECONNRESET:
             raise ConnectionReset("RECEIVE")
@@ -85,8 +88,8 @@ class UserCalls(_Self):
         if (
             data
             and self.state in RECEIVING
-            and 2 * advertised <= self.profile.rcvbuf
-            and self.rcv.free >= 2 * max(advertised, 1)
+            and 2 * advertised <= self.rcv.clamp
+            and self.rcv.selectable >= 2 * max(advertised, 1)
         ):
             self.send_ack()
         return data

@@ -488,13 +488,17 @@ def _stack(plan: _Plan, spread: set[float]) -> dict[float, int]:
     layout) all timelines share one stack, so simultaneous segments of different
     timelines are drawn apart too.  At one instant on one timeline, arrivals come first
     and the segments they trigger after them, so every answer is drawn below what it
-    answers.  Returns every moment (time → slots it needs), the other marks included."""
+    answers.  A segment that arrives the instant it is sent (no link delay: a packetdrill
+    script's peer) takes its turn in the trace's order instead, among that instant's
+    sends, so that it lands after what caused it and before what it causes.  Returns
+    every moment (time → slots it needs), the other marks included."""
     moments = dict(plan.moments)
     per_lane: dict[tuple[float, int | None], int] = {}
     plan.send_slot, plan.arrive_slot = {}, {}
-    entries = [(round(s.t, 9), lane_of(s.src, plan.lanes), 1, i) for i, s in plan.drawable]
-    entries += [(round(_arrival(s, plan.delay), 9), lane_of(s.dst, plan.lanes), 0, i) for i, s in plan.drawable]
-    for t, lane, is_send, i in sorted(entries, key=lambda e: (e[0], e[1] if e[1] is not None else -1, e[2], e[3])):
+    entries = [(round(s.t, 9), lane_of(s.src, plan.lanes), 1, i, True) for i, s in plan.drawable]
+    entries += [(round(_arrival(s, plan.delay), 9), lane_of(s.dst, plan.lanes),
+                 0 if _arrival(s, plan.delay) > s.t else 1, i, False) for i, s in plan.drawable]
+    for t, lane, _, i, is_send in sorted(entries, key=lambda e: (e[0], e[1] if e[1] is not None else -1, e[2], e[3], e[4])):
         key = (t, None if t in spread else lane)
         k = per_lane.get(key, 0)
         per_lane[key] = k + 1
