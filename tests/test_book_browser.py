@@ -228,12 +228,19 @@ def test_math_is_typeset_offline(browser, book_server: str) -> None:
         untyped = page.evaluate("() => [...document.querySelectorAll('.tcpbook-tex:not([data-typeset])')].map(e => e.textContent)")
         errors = page.evaluate("() => document.querySelectorAll('.katex-error').length")
         mathml = page.evaluate("() => document.querySelectorAll('.katex math').length")
+        # Display formulas centred in the column (the theme's flex row pushed them right).
+        off_centre = page.evaluate(
+            "() => [...document.querySelectorAll('.tcpbook-tex-display')].map(d => {"
+            " const box = d.getBoundingClientRect(), f = d.querySelector('.katex-html').getBoundingClientRect();"
+            " return f.width < box.width ? Math.abs((f.left - box.left) - (box.right - f.right)) : 0; })"
+            ".filter(gap => gap > 2)")
         article = page.locator("article").inner_text()
         page.evaluate("() => document.fonts.ready")
         fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
     finally:
         page.close()
     assert untyped == [] and errors == 0
+    assert off_centre == [], f"display formulas not centred (px between the two margins): {off_centre}"
     assert mathml > 10  # MathML beside the HTML, for screen readers
     assert "$$" not in article and "\\frac" not in article
     assert any("KaTeX" in f for f in fonts), fonts
