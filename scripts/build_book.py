@@ -93,19 +93,30 @@ def check_sources(pages: list[str]) -> list[Path]:
     return [source_of(page) for page in pages]  # type: ignore[misc]
 
 
+# Run by the book's kernels at start-up: matplotlib figures reach the page as legible
+# inline SVG with an alt text (tcpbook.render.figurehtml.show_figures_as_html), the plots
+# the chapters draw with pyplot as much as the package's own pictures.
+KERNEL_STARTUP = "__import__('tcpbook.render.figurehtml', fromlist=['_']).show_figures_as_html()"
+
+
 def ensure_kernel() -> None:
     """Install the ``python3`` kernelspec of this Python into ``.venv/share/jupyter``."""
     spec = KERNEL_DIR / "kernels" / "python3" / "kernel.json"
+    startup = f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"
     if spec.is_file():
         installed = json.loads(spec.read_text())
         argv = installed.get("argv", [])
-        if argv and Path(argv[0]) == Path(sys.executable) and installed.get("display_name") == "Python 3":
+        if argv and Path(argv[0]) == Path(sys.executable) and installed.get("display_name") == "Python 3" \
+                and startup in argv:
             return
     subprocess.run(
         [sys.executable, "-m", "ipykernel", "install", "--prefix", str(VENV), "--name", "python3",
          "--display-name", "Python 3"],  # as the chapters' headers say (see binder/postBuild)
         check=True, stdout=subprocess.DEVNULL,
     )
+    kernel = json.loads(spec.read_text())
+    kernel["argv"].append(startup)
+    spec.write_text(json.dumps(kernel, indent=1) + "\n")
 
 
 def book_env() -> dict[str, str]:
@@ -214,6 +225,29 @@ def link_notebook(page_html: Path, notebook: Path, wheel: Path) -> None:
     page_html.write_text(text, encoding="utf-8")
 
 
+# The theme names a few controls with an aria-label that leaves out their visible text
+# (WCAG 2.5.3, "label in name": speech users say what they see).  Their visible text is
+# the better name, so the aria-label goes; decorative icons are hidden from the tree.
+ACCESSIBLE_NAME_FIXES = (
+    # the search button reads "Search Ctrl+K"; aria-label="Search" hid the shortcut
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
+    # "Show code cell source" summaries, named "Toggle hidden content"
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
+    # the colour-mode button's icons carry titles ("Light", "Dark") that are not its name
+    (re.compile(r'(<i class="theme-switch [^"]*"[^>]*?) title="[^"]*"'), r'\1 aria-hidden="true"'),
+)
+
+
+def fix_accessible_names(page_html: Path) -> None:
+    """Apply :data:`ACCESSIBLE_NAME_FIXES` to one built page (idempotent)."""
+    text = page_html.read_text(encoding="utf-8")
+    fixed = text
+    for pattern, replacement in ACCESSIBLE_NAME_FIXES:
+        fixed = pattern.sub(replacement, fixed)
+    if fixed != text:
+        page_html.write_text(fixed, encoding="utf-8")
+
+
 WHEELS = HTML / "_downloads"
 WHEEL_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip can hold: the same wheel every build
 
@@ -293,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         stabilise_source_notebooks()
         write_downloads(pages, sources)
 
+    if HTML.exists():
+        for page_html in sorted(HTML.rglob("*.html")):
+            if "_static" not in page_html.parts:
+                fix_accessible_names(page_html)
     weights = {page: page_weight(HTML / f"{page}.html") for page in built}
     shared = sum(p.stat().st_size for p in (HTML / "_static").rglob("*") if p.is_file()) if HTML.exists() else 0
     report = {
@@ -329,16 +367,47 @@ def main(argv: list[str] | None = None) -> int:
 # for the widget manager that is wrong twice over: require.js must come before embed-amd.js,
 # and pages without explorers should not load 3.5 MB of JavaScript.  myst-nb already adds
 # them, in the order of nb_ipywidgets_js, to exactly the pages that embed widget state.
-PER_PAGE_JS = ("vendor/", "widgets-assets-path.js")
+PER_PAGE_JS = ("vendor/", "widgets-assets-path.js", "tcpbook-math.js")
 
 
 def _drop_per_page_js(app, config) -> None:  # noqa: ANN001 - Sphinx callback signature
-    kept = []
-    for entry in config.html_js_files:
-        name = entry[0] if isinstance(entry, (tuple, list)) else entry
-        if not (name or "").startswith(PER_PAGE_JS):
-            kept.append(entry)
-    config.html_js_files = kept
+    """Keep the per-page scripts and style sheets (widget manager, KaTeX) off every page."""
+    for option in ("html_js_files", "html_css_files"):
+        kept = []
+        for entry in getattr(config, option):
+            name = entry[0] if isinstance(entry, (tuple, list)) else entry
+            if not (name or "").startswith(PER_PAGE_JS):
+                kept.append(entry)
+        setattr(config, option, kept)
+
+
+# --- math: KaTeX, vendored (scripts/vendor_js.py), on the pages that have math ---------
+# MyST's dollarmath turns $…$ and $$…$$ into math nodes; this renderer writes their TeX
+# into the page, and _static/tcpbook-math.js typesets it with KaTeX when the page loads.
+def _visit_math(self, node) -> None:  # noqa: ANN001 - a Sphinx HTML translator and a docutils node
+    from docutils import nodes
+
+    self.body.append(self.starttag(node, "span", "", CLASS="math notranslate nohighlight tcpbook-tex"))
+    self.body.append(self.encode(node.astext()) + "</span>")
+    raise nodes.SkipNode
+
+
+def _visit_displaymath(self, node) -> None:  # noqa: ANN001
+    from docutils import nodes
+
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight tcpbook-tex tcpbook-tex-display"))
+    self.body.append(self.encode(node.astext()) + "</div>\n")
+    raise nodes.SkipNode
+
+
+def _katex_assets(app, pagename, templatename, context, doctree) -> None:  # noqa: ANN001
+    """KaTeX's script, style sheet and typesetting call, on pages with math only."""
+    if app.builder.format != "html" or getattr(app.builder, "math_renderer_name", None) != "katex":
+        return
+    if app.env.get_domain("math").has_equations(pagename):
+        app.add_css_file("vendor/katex/katex.min.css")
+        app.add_js_file("vendor/katex/katex.min.js", defer="defer")
+        app.add_js_file("tcpbook-math.js", defer="defer")
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # noqa: ANN001
@@ -494,10 +563,13 @@ def _write_inline_values(app, exception) -> None:  # noqa: ANN001
 
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
-    them, every script on a page once, short tcpbook names in docstrings resolved, and
-    {eval} inline numbers evaluated as in JupyterLab (and recorded for the downloads)."""
+    them, math typeset by the vendored KaTeX, every script on a page once, short tcpbook
+    names in docstrings resolved, and {eval} inline numbers evaluated as in JupyterLab
+    (and recorded for the downloads)."""
     app.connect("config-inited", _drop_per_page_js, priority=900)
     app.connect("config-inited", _install_inline_eval, priority=950)
+    app.add_html_math_renderer("katex", (_visit_math, None), (_visit_displaymath, None))
+    app.connect("html-page-context", _katex_assets)
     app.connect("env-purge-doc", _purge_inline_values)
     app.connect("env-merge-info", _merge_inline_values)
     app.connect("build-finished", _write_inline_values)

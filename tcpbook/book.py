@@ -13,7 +13,6 @@ they live here, documented and tested, and the chapters call them in the open.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
@@ -142,23 +141,22 @@ def secs(x: float, digits: int = 2) -> str:
 
 
 def side_by_side(figures: Sequence[Any], titles: Sequence[str], *, dpi: int = 72) -> str:
-    """HTML that shows matplotlib figures next to each other (PNG keeps a page light),
-    wrapping below each other on a narrow screen.  Display it with
-    ``IPython.display.HTML``."""
+    """HTML that shows matplotlib figures next to each other where the page is wide enough
+    for both at a legible size, one under the other otherwise (the book's column: each
+    keeps its full width).  Each is an inline SVG with its alt text
+    (:func:`tcpbook.render.figurehtml.figure_html`) under its title.  Display it with
+    ``IPython.display.HTML``.  ``dpi`` is kept for compatibility and no longer used."""
     import matplotlib.pyplot as plt  # noqa: PLC0415 - only the chapters that show figures need it
 
-    from .render.scene import figure_bytes  # noqa: PLC0415
+    from .render.figurehtml import figure_html  # noqa: PLC0415
 
     cells = []
     for fig, title in zip(figures, titles, strict=True):
-        png = base64.b64encode(figure_bytes(fig, "png", dpi=dpi)).decode()
+        html = figure_html(fig)
         plt.close(fig)
-        cells.append(
-            f'<figure style="flex:1;min-width:300px;margin:0">'
-            f'<img style="width:100%" alt="{escape(title)}" src="data:image/png;base64,{png}">'
-            f"<figcaption style=\"text-align:center\">{escape(title)}</figcaption></figure>"
-        )
-    return '<div style="display:flex;gap:1em;flex-wrap:wrap">' + "".join(cells) + "</div>"
+        cells.append(f'<div style="flex:1 1 30rem;min-width:0"><p style="text-align:center;margin:0">'
+                     f"<b>{escape(title)}</b></p>{html}</div>")
+    return '<div class="tcpbook-side-by-side" style="display:flex;gap:1em;flex-wrap:wrap">' + "".join(cells) + "</div>"
 
 
 # -- windows, probes and progress (flow and congestion; dead peers) ---------------------

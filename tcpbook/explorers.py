@@ -5,8 +5,9 @@ A chapter places one with a single line::
     from tcpbook.explorers import explore
     explore("handshake")
 
-Each explorer shows, side by side, the state diagram with the path each endpoint
-took, the ladder diagram of the run, and a short summary of how it ended.  Its
+Each explorer shows, one under the other and each as wide as the page, a short
+summary of how the run ended, the ladder diagram of the run and the state diagram
+with the path each endpoint took.  Its
 controls are named exactly like the scenario's parameters (``loss``,
 ``syn_retries``, ``close_delay`` …), so what a reader learns here works unchanged
 in :func:`tcpbook.scenarios.simulate` and on the command line.
@@ -17,11 +18,12 @@ It works in two worlds:
   re-simulates and redraws, for any value the control allows;
 * **static** (the published HTML book, no kernel): when the book is built
   (``TCPBOOK_STATIC=1``) the explorer runs every point of a small grid of control
-  values and embeds the pictures of each.  The pictures sit in nested
-  :class:`ipywidgets.Stack` widgets — one level per control — and each control's
-  ``index`` is ``jslink``-ed to the ``selected_index`` of every Stack of its level,
-  so the browser switches frames by itself, without a kernel.  Identical pictures
-  are embedded once and shared, which keeps a chapter page small.
+  values and writes a :class:`StaticExplorer`: plain HTML with native controls (range
+  inputs, a menu, radio buttons — named, and operable and announced by keyboard), every
+  picture of every frame once (inline SVG with its alt text, hidden until a frame shows
+  it), and a short script that shows the frame of the controls' values.  No kernel and
+  no widget manager: a frame switch only hides three elements and shows three, and the
+  page needs no 3.5 MB of JavaScript.
 
 ``explore(name, static=True)`` or ``static=False`` forces a mode.
 """
@@ -34,23 +36,26 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import select
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
 
 from .errors import ParameterError
+from .render import style
 from .render.export import figure_bytes
+from .render.figurehtml import compact_svg, svg_figure_html
 from .render.ladderdiagram import ladder, ladder_svg
 from .render.statediagram import state_diagram
-from .render.summary import outcome_summary
+from .render.summary import alt_text, outcome_summary
 from .scenarios import get_scenario, simulate
+from .staticexplorer import StaticControl, StaticExplorer
 from .trace import Trace
 
 STATIC_ENV = "TCPBOOK_STATIC"
@@ -86,17 +91,12 @@ class Control:
             return "on" if value else "off"
         return str(value)
 
-    def static_widget(self, value: Any) -> widgets.ValueWidget:
-        """A widget whose embedded state keeps working without a kernel."""
-        options = [(self.label(v), v) for v in self.grid]
-        index = self.grid.index(value)
-        common = {"description": self.name, "style": {"description_width": "initial"}}
-        if self.kind in ("float", "int"):
-            return widgets.SelectionSlider(options=options, index=index, continuous_update=True, **common)
-        if self.menu:
-            return widgets.Dropdown(options=options, index=index, **common)
-        common["style"] = {"description_width": "initial", "button_width": "72px"}
-        return widgets.ToggleButtons(options=options, index=index, **common)
+    def static_control(self) -> StaticControl:
+        """This control in a static explorer: a slider over the grid's values (a menu, or
+        buttons, for a choice), set to the default."""
+        kind = "slider" if self.kind in ("float", "int") else "menu" if self.menu else "buttons"
+        return StaticControl(self.name, tuple(self.label(v) for v in self.grid), self.grid.index(self.default), kind,
+                             self.help)
 
     def live_widget(self, value: Any) -> widgets.ValueWidget:
         common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help}
@@ -260,32 +260,8 @@ SPECS: dict[str, ExplorerSpec] = {
 # ------------------------------------------------------------------------- frames
 
 
-def compact_svg(svg: bytes) -> bytes:
-    """Shrink an SVG (graphviz's or matplotlib's) for embedding in a page.
-
-    Drops what an ``<img>`` never uses — the XML prologue, comments, metadata,
-    tooltips, links, clip paths of a figure drawn inside its axes — and keeps one
-    decimal of each coordinate (a tenth of a point).  Deterministic, like its input.
-    """
-    text = svg.decode()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-    text = re.sub(r"<title>.*?</title>", "", text, flags=re.S)
-    text = re.sub(r"</?a\b[^>]*>", "", text)
-    text = re.sub(r' clip-path="url\(#[^)]*\)"', "", text)
-    text = re.sub(r"<clipPath\b.*?</clipPath>", "", text, flags=re.S)
-    text = re.sub(r"(\d+\.\d)\d+", r"\1", text)
-    text = re.sub(r"\.0\b", "", text)
-    text = re.sub(r' (?:id|class)="[^"]*"', "", text)
-    text = re.sub(r"<g>(<g>)*</g>", "", text)
-    # One font declaration for the whole picture instead of one per text element.
-    text = re.sub(r' font-family="[^"]*"', "", text)
-    text = re.sub(r"font-family: ?[^;\"]*;? ?", "", text)
-    text = re.sub(r"(<svg\b[^>]*>)", r"\1<style>text{font-family:'DejaVu Sans',Verdana,sans-serif}</style>", text, count=1)
-    text = re.sub(r"\s*\n\s*", " ", text)
-    text = re.sub(r">\s+<", "><", text)
-    return text.encode()
+# compact_svg now lives in tcpbook.render.figurehtml (imported above, and kept importable here).
+LADDER_WIDTH_IN = style.PAGE_WIDTH_PT / 72  # the ladder is as wide as the book's text column
 
 
 @dataclass
@@ -296,6 +272,16 @@ class Frame:
     ladder_image: bytes
     ladder_format: str
     summary_html: str
+    ladder_alt: str = ""  # what each picture shows, in words (tcpbook.render.summary.alt_text)
+    state_alt: str = ""
+
+    def ladder_html(self) -> str:
+        """The ladder as an inline figure with its alt text (static frames)."""
+        return svg_figure_html(self.ladder_image, self.ladder_alt or "Ladder diagram", kind="tcpbook-ladder")
+
+    def state_html(self) -> str:
+        """The state diagram as an inline figure with its alt text (static frames)."""
+        return svg_figure_html(self.state_svg, self.state_alt or "State diagram", kind="tcpbook-state")
 
 
 def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg", ladder_options: dict[str, Any] | None = None,
@@ -309,16 +295,17 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     dot = state_diagram(trace, phase=phase)
     if dot_svg is not None:
         svg = dot_svg(dot.source)
-        image = ladder_svg(trace, **{"width": 6.4, **(ladder_options or {})})
-        return Frame(compact_svg(svg) if compact else svg, image, "svg", outcome_summary(trace))
+        image = ladder_svg(trace, **{"width": LADDER_WIDTH_IN, **(ladder_options or {})})
+        return Frame(compact_svg(svg) if compact else svg, image, "svg", outcome_summary(trace), alt_text(trace, "ladder"),
+                     dot.alt)
     proc = subprocess.Popen(["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
     proc.stdin.write(dot.source.encode())
     proc.stdin.close()
     try:
         if ladder_format == "svg":
-            # The same scene as ladder(), painted directly; 6.4 in wide fits half a page.
-            image = ladder_svg(trace, **{"width": 6.4, **(ladder_options or {})})
+            # The same scene as ladder(), painted directly, as wide as the page's column.
+            image = ladder_svg(trace, **{"width": LADDER_WIDTH_IN, **(ladder_options or {})})
         else:
             image = figure_bytes(ladder(trace, **(ladder_options or {})), ladder_format, dpi=72)
     finally:
@@ -331,7 +318,8 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     if compact:
         svg = compact_svg(svg)
 
-    return Frame(svg, image, ladder_format, outcome_summary(trace))
+    return Frame(svg, image, ladder_format, outcome_summary(trace), alt_text(trace, "ladder"),
+                 dot.alt)
 
 
 # ------------------------------------------------------------------ live redrawing
@@ -461,29 +449,6 @@ def _static_default() -> bool:
     return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def deterministic_widget_ids() -> None:
-    """Number this kernel's widget models 1, 2, 3 … instead of giving them random UUIDs.
-
-    A static page embeds every widget's state under its model id; with random ids the
-    page would differ from build to build although nothing in it changed.  Called by the
-    static explorers before they create widgets (once per kernel; the book runs each
-    chapter in its own kernel, in the same order, so the ids are the same every build).
-    """
-    import comm  # noqa: PLC0415 - the package ipywidgets opens its comms through
-
-    if getattr(comm.create_comm, "_tcpbook_numbered", False):
-        return
-    create = comm.create_comm
-    numbers = itertools.count(1)
-
-    def create_numbered_comm(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("comm_id", f"{next(numbers):032x}")  # same shape as uuid4().hex
-        return create(*args, **kwargs)
-
-    create_numbered_comm._tcpbook_numbered = True  # type: ignore[attr-defined]
-    comm.create_comm = create_numbered_comm
-
-
 class Explorer:
     """An explorer: a scenario, its controls and the three views (see the module docstring).
 
@@ -509,12 +474,9 @@ class Explorer:
         )
         # Fail now, with a ParameterError, if the fixed values are wrong.
         simulate(spec.scenario, **self._params({c.name: c.default for c in self.controls}))
-        self.frames: dict[tuple[Any, ...], widgets.Widget] = {}
-        self.stacks: list[list[widgets.Stack]] = []
-        self.links: list[widgets.widget_link.Link] = []
+        self.frames: dict[tuple[Any, ...], tuple[str, str, str]] = {}  # static: (summary, ladder, state) HTML
         self.inputs: dict[str, widgets.ValueWidget] = {}
-        self._widget: widgets.Widget | None = None
-        self._images: dict[str, widgets.Widget] = {}
+        self._widget: widgets.Widget | StaticExplorer | None = None
 
     # -- running ---------------------------------------------------------------------
 
@@ -553,8 +515,9 @@ class Explorer:
 
     # -- widgets ---------------------------------------------------------------------
 
-    def widget(self) -> widgets.Widget:
-        """The ipywidgets tree (built once; live or static as chosen at creation)."""
+    def widget(self) -> widgets.Widget | StaticExplorer:
+        """The ipywidgets tree of a live explorer, or the :class:`StaticExplorer` (HTML) of a
+        static one; built once."""
         if self._widget is None:
             self._widget = self._build_static() if self.static else self._build_live()
         return self._widget
@@ -564,26 +527,10 @@ class Explorer:
 
         display(self.widget())
 
-    def _image(self, data: bytes, fmt: str, width: str) -> widgets.Image:
-        key = hashlib.sha256(fmt.encode() + data).hexdigest()
-        if key not in self._images:
-            self._images[key] = widgets.Image(value=data, format=fmt, layout=widgets.Layout(width=width, height="auto"))
-        return self._images[key]  # type: ignore[return-value]
-
-    def _views(self, frame: Frame) -> widgets.Widget:
-        state = self._image(frame.state_svg, "svg+xml", "100%")
-        lad = self._image(frame.ladder_image, "svg+xml" if frame.ladder_format == "svg" else frame.ladder_format, "100%")
-        key = hashlib.sha256(frame.summary_html.encode()).hexdigest()
-        if "html-" + key not in self._images:
-            self._images["html-" + key] = widgets.HTML(frame.summary_html)
-        summary = self._images["html-" + key]
-        left = widgets.VBox([state, summary], layout=widgets.Layout(width="46%"))
-        right = widgets.VBox([lad], layout=widgets.Layout(width="54%"))
-        return widgets.HBox([left, right], layout=widgets.Layout(width="100%", align_items="flex-start"))
-
     def _header(self, controls: Sequence[widgets.Widget], note: str = "") -> widgets.Widget:
-        title = widgets.HTML(f"<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}")
+        title = widgets.HTML(f'<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}')
         box = widgets.Box(list(controls), layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="4px 18px"))
+        box.add_class("tcpbook-controls")
         return widgets.VBox([title, box])
 
     def _live_frame(self, values: dict[str, Any]) -> Frame:
@@ -599,11 +546,7 @@ class Explorer:
         lad = widgets.Image(value=frame.ladder_image, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
         summary = widgets.HTML(frame.summary_html)
         error = widgets.HTML("")
-        body = widgets.HBox(
-            [widgets.VBox([state, summary, error], layout=widgets.Layout(width="46%")),
-             widgets.VBox([lad], layout=widgets.Layout(width="54%"))],
-            layout=widgets.Layout(width="100%", align_items="flex-start"),
-        )
+        body = stacked_body(lad, state, summary, error)
 
         def redraw(current: Callable[[], bool] = lambda: True) -> None:
             try:
@@ -625,17 +568,12 @@ class Explorer:
         self._redraw = redraw
         return widgets.VBox([self._header(list(inputs.values())), body])
 
-    def _build_static(self) -> widgets.Widget:
-        deterministic_widget_ids()
+    def _build_static(self) -> StaticExplorer:
+        """Run every point of the grid and write the explorer as HTML (see :class:`StaticExplorer`)."""
         # Controls with a single grid value stay at their default in the book.
-        controls = tuple(c for c in self.controls if len(c.grid) > 1)
-        inputs = {c.name: c.static_widget(c.default) for c in controls}
-        self.inputs = inputs
-        self.stacks = [[] for _ in controls]
-        cache: dict[tuple[Any, ...], widgets.Widget] = {}
-        frames_by_digest: dict[str, widgets.Widget] = {}
-
-        def leaf(point: tuple[Any, ...]) -> widgets.Widget:
+        controls = self.static_controls
+        drawn: dict[str, tuple[str, str, str]] = {}
+        for point in self.grid():
             values = {c.name: c.default for c in self.controls}
             values.update(zip((c.name for c in controls), point))
             trace = simulate(self.spec.scenario, **self._params(values))
@@ -643,40 +581,26 @@ class Explorer:
             body = trace.to_dict()
             body.pop("params")
             digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-            if digest not in frames_by_digest:
+            if digest not in drawn:
                 frame = render_frame(trace, phase=self.spec.phase, ladder_options=self.spec.ladder_options, compact=True)
-                frames_by_digest[digest] = self._views(frame)
-            self.frames[point] = frames_by_digest[digest]
-            return frames_by_digest[digest]
-
-        def build(level: int, prefix: tuple[Any, ...]) -> tuple[Any, widgets.Widget]:
-            if level == len(controls):
-                view = leaf(prefix)
-                return ("leaf", view.model_id), view
-            built = [build(level + 1, prefix + (v,)) for v in controls[level].grid]
-            key = (level, tuple(k for k, _ in built))
-            if key not in cache:
-                # Identical subtrees (e.g. every seed when nothing is lost) are shared.
-                stack = widgets.Stack([w for _, w in built], selected_index=controls[level].grid.index(controls[level].default))
-                self.stacks[level].append(stack)
-                cache[key] = stack
-            return key, cache[key]
-
-        if controls:
-            _, root = build(0, ())
-        else:
-            root = leaf(())
-        for level, control in enumerate(controls):
-            for stack in self.stacks[level]:
-                self.links.append(widgets.jslink((inputs[control.name], "index"), (stack, "selected_index")))
+                drawn[digest] = (frame.summary_html, frame.ladder_html(), frame.state_html())
+            self.frames[point] = drawn[digest]
+        indexed = {tuple(c.grid.index(v) for c, v in zip(controls, point)): html for point, html in self.frames.items()}
         live_only = [c.name for c in self.controls if len(c.grid) == 1]
-        note = ""
-        if live_only:
-            note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>"
-        return widgets.VBox([self._header(list(inputs.values()), note), root])
+        note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>" if live_only else ""
+        title = f"<b>{escape(self.spec.title)}</b> — scenario <code>{escape(self.spec.scenario)}</code>{note}"
+        return StaticExplorer(title, [c.static_control() for c in controls], indexed, explorer=self)
 
 
-def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget:
+def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Widget, error: widgets.Widget) -> widgets.Widget:
+    """A live explorer's pictures one under the other, each as wide as the output: the
+    summary (and any error), the ladder, the state diagram."""
+    body = widgets.VBox([widgets.VBox([summary, error]), lad, state], layout=widgets.Layout(width="100%"))
+    body.add_class("tcpbook-frame")
+    return body
+
+
+def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget | StaticExplorer:
     """The explorer called ``name`` ("handshake", "transfer", "teardown", "syn-flood") as a widget.
 
     ``fixed`` parameters are passed to every run (a fixed control disappears);

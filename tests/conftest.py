@@ -8,11 +8,8 @@ The book tests check the HTML that ``make book`` built; they never rebuild it.  
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,20 +56,10 @@ def toc_pages() -> list[str]:
     return build_book.toc_pages()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
 @pytest.fixture(scope="session")
 def book_server(html_dir: Path) -> Iterator[str]:
     """Serve ``_build/html`` on 127.0.0.1 (a free port) from a thread; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(html_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    import page_probe  # noqa: PLC0415 - scripts/page_probe.py, shared with the browser benchmark
+
+    with page_probe.serve(html_dir) as base:
+        yield base

@@ -33,14 +33,27 @@ def test_png_is_deterministic_and_changes_with_the_data():
     assert plot.png() == first  # nothing of the previous frame is left behind
 
 
-def test_static_explorer_embeds_every_frame_and_links_the_sliders():
-    import ipywidgets as widgets
+def test_static_explorer_embeds_every_frame_behind_native_sliders():
+    """Every (loss, syn_retries) frame as a legible inline SVG with its alt text."""
+    from tcpbook.render import style
+    from tcpbook.render.figurehtml import smallest_text_px
 
-    box = loss_explorer(losses=(0.0, 0.2), retries=(1, 6), trials=500, static=True)
-    sliders, outer = box.children
-    assert isinstance(outer, widgets.Stack) and len(outer.children) == 2
-    frames = [image for inner in outer.children for image in inner.children]
-    assert len(frames) == 4 and len({f.value for f in frames}) == 4
+    explorer = loss_explorer(losses=(0.0, 0.2), retries=(1, 6), trials=500, static=True)
+    assert [c.name for c in explorer.controls] == ["loss", "syn_retries"]
+    assert [c.labels for c in explorer.controls] == [("0%", "20%"), ("1", "6")]
+    frames = [explorer.frames[(i, j)][0] for i in range(2) for j in range(2)]
+    assert len(set(frames)) == 4
+    for frame, (loss, retries) in zip(frames, [(0, 1), (0, 6), (20, 1), (20, 6)]):
+        assert f'aria-label="Loss explorer at loss {loss}%, syn_retries={retries}' in frame
+    html = explorer.html()
+    assert html.count('type="range"') == 2 and "<svg" in html
+    plot = LossExplorerPlot(trials=500)
+    plot.update(0.2, 6, seed=0)
+    from tcpbook.render.scene import figure_bytes
+
+    for artist in plot._dynamic():
+        artist.set_animated(False)
+    assert smallest_text_px(figure_bytes(plot.fig, "svg").decode()) >= style.MIN_TEXT_PT * 4 / 3 * 0.99
 
 
 def test_live_explorer_redraws_on_a_slider_move():

@@ -1,7 +1,6 @@
 """tcpbook.analysis.ports: how long a connection keeps the client's port, and when a
 client that reconnects at a steady rate runs out of ephemeral ports."""
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 
@@ -17,6 +16,7 @@ from tcpbook.analysis.ports import (
     server_time_wait,
 )
 from tcpbook.errors import ParameterError
+from tcpbook.staticexplorer import StaticExplorer
 
 
 def test_linux_default_range_has_28232_ports():
@@ -106,14 +106,20 @@ def test_figure_shows_the_run_and_its_verdict():
     assert np.isclose(server_line[300], 600 * (30 - holds["server closes"]), atol=2)
 
 
-def test_static_explorer_embeds_one_frame_per_point_and_links_the_controls():
+def test_static_explorer_embeds_one_frame_per_point_as_svg_with_alt_text():
     box = reconnect_explorer(rates=(100, 600), modes=("client closes", "server closes"), duration=30, static=True)
-    controls, outer = box.children
-    slider, buttons = controls.children
-    assert isinstance(outer, widgets.Stack) and len(outer.children) == 2
-    frames = [image.value for inner in outer.children for image in inner.children]
-    assert len(frames) == 4 and len(set(frames)) == 4
-    assert slider.index == 1 and outer.selected_index == buttons.index == 0
+    assert isinstance(box, StaticExplorer)
+    assert box.shape == [2, 2]
+    rate, mode = box.controls
+    assert (rate.kind, rate.labels, rate.index) == ("slider", ("100/s", "600/s"), 1)
+    assert (mode.kind, mode.labels, mode.index) == ("buttons", ("client closes", "server closes"), 0)
+    frames = [box.frames[(i, j)][0] for i in range(2) for j in range(2)]
+    assert len(set(frames)) == 4
+    for picture in frames:
+        assert "<svg" in picture and "<img" not in picture
+        assert 'role="img"' in picture and "connect() per second" in picture  # the alt text names the rate
+    html = box.html()
+    assert html.count("<svg") == 4 and 'type="range"' in html and 'type="radio"' in html
 
 
 def test_live_explorer_redraws_on_a_change():

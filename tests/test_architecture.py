@@ -35,9 +35,11 @@ TIERS: list[list[str]] = [
     ["network"],
     ["apps"],
     ["scenarios"],
-    ["render.style", "render.lanes"],
-    ["render.scene", "render.textladder", "render.statediagram", "render.summary"],
-    ["render.ladderdiagram"],
+    ["render.style", "render.lanes", "render.textsize", "render.placement"],
+    ["render.summary"],
+    ["render.scene", "render.textladder"],
+    ["render.figurehtml"],
+    ["render.statediagram", "render.ladderdiagram"],
     ["render.export"],
     # reading a capture, in the order a packet meets the modules (tcpbook/capture/__init__.py)
     ["capture.errors"],
@@ -49,6 +51,7 @@ TIERS: list[list[str]] = [
     ["render", "pcap", "capture", "analysis.models"],
     ["analysis.fastpath"],
     ["analysis.montecarlo"],
+    ["staticexplorer"],
     ["explorers"],
     ["analysis.plots"],  # the loss-and-retries chapter's explorer is built on the explorers
     ["analysis"],

@@ -33,12 +33,6 @@ def all_html(html_dir: Path) -> list[Path]:
     return sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.parts)
 
 
-def widget_state(page: BeautifulSoup) -> dict:
-    scripts = page.find_all("script", type=WIDGET_STATE)
-    assert len(scripts) == 1, f"expected one widget-state script, found {len(scripts)}"
-    return json.loads(scripts[0].string)
-
-
 def test_every_toc_page_exists(html_dir: Path, toc_pages: list[str]) -> None:
     for page in toc_pages:
         path = html_dir / f"{page}.html"
@@ -60,29 +54,33 @@ def test_chapter_shows_diagrams_as_images(html_dir: Path, page: str) -> None:
 
 @pytest.mark.parametrize("page", DIAGRAM_CHAPTERS)
 def test_chapter_embeds_an_explorer(html_dir: Path, page: str) -> None:
+    """A static explorer: native controls, a frame table covering the whole grid, each
+    picture once, the script that switches frames — and no widget manager to load."""
     doc = soup(html_dir / f"{page}.html")
-    state = widget_state(doc)["state"]
-    views = [json.loads(s.string) for s in doc.find_all("script", type=WIDGET_VIEW)]
-    assert views, f"{page}: no widget view in the page"
-    for view in views:
-        assert view["model_id"] in state, f"{page}: a view refers to a model missing from the embedded state"
-    models = {m["model_name"] for m in state.values()}
-    # A control bound on the client side to what it shows, so it works without a kernel.
-    assert models & {
-        "SelectionSliderModel",
-        "IntSliderModel",
-        "FloatSliderModel",
-        "DropdownModel",
-        "ToggleButtonsModel",
-        "PlayModel",
-    }, f"{page}: no control in the explorer: {sorted(models)}"
-    assert "LinkModel" in models or "DirectionalLinkModel" in models, f"{page}: controls not linked client-side"
+    explorers = doc.select(".tcpbook-static-explorer")
+    assert explorers, f"{page}: no explorer"
+    for explorer in explorers:
+        controls = explorer.select("[data-level]")
+        assert controls, f"{page}: an explorer without controls"
+        table = json.loads(explorer.select_one("script.tcpbook-frames").string)
+        points = 1
+        for n in table["shape"]:
+            points *= n
+        assert len(table["frames"]) == points and len(table["shape"]) == len(controls)
+        slots = explorer.select(".tcpbook-slot")
+        for k, slot in enumerate(slots):
+            pictures = slot.find_all("div", class_="tcpbook-pic", recursive=False)
+            assert {row[k] for row in table["frames"]} == set(range(len(pictures)))
+        assert any("tcpbook-static-explorer" in (s.string or "") for s in explorer.find_all("script"))
+    assert not doc.find_all("script", type=WIDGET_STATE), f"{page}: widget state, but the explorers need none"
+    assert not any("embed-amd" in s["src"] for s in doc.find_all("script", src=True))
 
 
 def test_handshake_has_the_loss_slider(html_dir: Path) -> None:
-    state = widget_state(soup(html_dir / "chapters/01-handshake.html"))["state"]
-    sliders = [m["state"] for m in state.values() if m["model_name"] == "SelectionSliderModel"]
-    assert any(s.get("description") == "loss" for s in sliders), [s.get("description") for s in sliders]
+    doc = soup(html_dir / "chapters/01-handshake.html")
+    sliders = doc.select(".tcpbook-static-explorer input[type=range]")
+    names = [doc.find("label", attrs={"for": s["id"]}).get_text() for s in sliders]
+    assert "loss" in names, names
 
 
 def test_no_error_output(html_dir: Path, toc_pages: list[str]) -> None:
@@ -198,16 +196,18 @@ def test_nothing_loaded_from_outside_the_site(html_dir: Path) -> None:
     assert offenders == [], "\n".join(offenders[:40])
 
 
-def test_widget_manager_is_local_and_in_order(html_dir: Path) -> None:
-    doc = soup(html_dir / "chapters/01-handshake.html")
-    srcs = [s["src"].split("?")[0] for s in doc.find_all("script", src=True)]
-    require = [i for i, s in enumerate(srcs) if s.endswith("vendor/requirejs/require.js")]
-    embed = [i for i, s in enumerate(srcs) if s.endswith("vendor/html-manager/embed-amd.js")]
-    assert len(require) == 1 and len(embed) == 1, srcs
-    assert require[0] < embed[0]
-    # Pages without explorers do not pay for the 3.5 MB widget manager.
-    genindex = [s["src"] for s in soup(html_dir / "genindex.html").find_all("script", src=True)]
-    assert not any("embed-amd" in s for s in genindex)
+def test_widget_manager_only_where_widgets_are(html_dir: Path) -> None:
+    """The vendored widget manager (3.5 MB) is loaded by a page only if it embeds widget
+    state — in the right order, require.js first — and no chapter needs it."""
+    for path in all_html(html_dir):
+        doc = soup(path)
+        srcs = [s["src"].split("?")[0] for s in doc.find_all("script", src=True)]
+        require = [i for i, s in enumerate(srcs) if s.endswith("vendor/requirejs/require.js")]
+        embed = [i for i, s in enumerate(srcs) if s.endswith("vendor/html-manager/embed-amd.js")]
+        if doc.find_all("script", type=WIDGET_STATE):
+            assert len(require) == 1 and len(embed) == 1 and require[0] < embed[0], path
+        else:
+            assert not require and not embed, f"{path.relative_to(html_dir)} loads the widget manager for nothing"
 
 
 def test_launch_and_download_buttons(html_dir: Path) -> None:
@@ -220,3 +220,65 @@ def test_launch_and_download_buttons(html_dir: Path) -> None:
     assert "https://github.com/tcpbook/tcpbook" in hrefs, "repository button"
     assert any(h.endswith("_sources/chapters/01-handshake.md") for h in hrefs), "source download"
     assert any(h.endswith("_downloads/notebooks/01-handshake.ipynb") for h in hrefs), "notebook download"
+
+
+# ------------------------------------------------------------------ legible pictures
+
+ALT_START = ("Ladder diagram", "State diagram", "Chart", "Loss explorer", "TCP connection states", "Opening a connection",
+             "Closing a connection")
+# every explorer frame is in the page, so there are hundreds of pictures
+
+
+def _svg_figures(markup: BeautifulSoup) -> list:
+    return [svg for svg in markup.select("figure.tcpbook-figure > svg")]
+
+
+def test_every_picture_carries_its_alt_text(html_dir: Path, toc_pages: list[str]) -> None:
+    """Static figures and every explorer frame (hidden ones too) alike: an inline SVG with
+    role="img" and an alt text that says what it shows; no picture is an <img> named by
+    its file path."""
+    problems = []
+    figures = 0
+    for page in toc_pages:
+        doc = soup(html_dir / f"{page}.html")
+        for svg in _svg_figures(doc):
+            figures += 1
+            label = svg.get("aria-label", "")
+            if svg.get("role") != "img" or not label.startswith(ALT_START):
+                problems.append(f"{page}: figure labelled {label[:60]!r}")
+        for img in doc.select(".cell_output img"):
+            alt = img.get("alt", "")
+            if not alt or "_images/" in alt:
+                problems.append(f"{page}: <img src={img.get('src')}> without a real alt text")
+    assert figures > 100
+    assert problems == [], "\n".join(problems[:40])
+
+
+def test_every_figure_fits_the_column_at_its_legible_size(html_dir: Path, toc_pages: list[str]) -> None:
+    """Each figure's own style keeps its smallest text at 11 px or more (9 px on a phone)
+    by a min-width; at a 1280 px screen the column is 688 px, and no figure needs more."""
+    too_wide = []
+    checked = 0
+    for page in toc_pages:
+        for svg in _svg_figures(soup(html_dir / f"{page}.html")):
+            style = dict(part.split(":", 1) for part in svg["style"].split(";") if part)
+            low, phone = float(style["min-width"].removesuffix("px")), float(style["--tb-min-phone"].removesuffix("px"))
+            assert phone < low <= float(style["max-width"].removesuffix("px"))
+            checked += 1
+            if low > 688:
+                too_wide.append(f"{page}: {svg['aria-label'][:60]} needs {low:.0f} px")
+    assert checked > 30
+    assert too_wide == [], "\n".join(too_wide)
+
+
+def test_math_assets_only_on_pages_with_math(html_dir: Path) -> None:
+    math_page = soup(html_dir / "chapters/08-loss-retries-time.html")
+    srcs = [s["src"].split("?")[0] for s in math_page.find_all("script", src=True)]
+    assert any(s.endswith("vendor/katex/katex.min.js") for s in srcs)
+    assert any(s.endswith("tcpbook-math.js") for s in srcs)
+    tex = math_page.select(".tcpbook-tex")
+    assert len(tex) > 10 and math_page.select(".tcpbook-tex-display")
+    assert "\\frac" in math_page.get_text() and "$$" not in math_page.select_one("article").get_text()
+    other = soup(html_dir / "chapters/01-handshake.html")
+    assert not any("katex" in s["src"] for s in other.find_all("script", src=True))
+    assert not any("katex" in link.get("href", "") for link in other.find_all("link"))

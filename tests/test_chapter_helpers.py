@@ -71,7 +71,8 @@ def test_side_by_side_is_html_with_both_pictures():
     from tcpbook.render import ladder
 
     html = side_by_side([ladder(simulate("handshake")), ladder(simulate("refused"))], ["open", "refused <RST>"])
-    assert html.count("<img") == 2 and "data:image/png;base64," in html
+    assert html.count('<figure class="tcpbook-figure tcpbook-ladder">') == 2  # inline, legible, described
+    assert 'aria-label="Ladder diagram of the refused run' in html
     assert "refused &lt;RST&gt;" in html
 
 

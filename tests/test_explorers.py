@@ -1,118 +1,110 @@
-"""Explorers: static frames are complete and wired in the browser; live controls redraw."""
+"""Explorers: static explorers are plain HTML with every frame and native controls; live
+controls redraw."""
 
 from __future__ import annotations
 
+import itertools
 import json
+from html import escape
 
-import ipywidgets as widgets
 import pytest
-from ipywidgets.embed import embed_data
-from ipywidgets.widgets.widget_link import Link
+from bs4 import BeautifulSoup
 
 from tcpbook import ParameterError, simulate
 from tcpbook.explorers import SPECS, Explorer, HandshakeExplorer, explore
 from tcpbook.render import outcome_summary
+from tcpbook.render.summary import alt_text
+from tcpbook.staticexplorer import StaticControl, StaticExplorer
 
 
 @pytest.fixture(scope="module")
-def handshake_static() -> widgets.Widget:
+def handshake_static() -> StaticExplorer:
     return explore("handshake", static=True)
 
 
-def leaf_at(root: widgets.Widget, indices: tuple[int, ...]) -> widgets.Widget:
-    node = root
-    for i in indices:
-        assert isinstance(node, widgets.Stack)
-        node = node.children[i]
-    return node
-
-
-def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: widgets.Widget) -> None:
+def test_static_explorer_holds_one_frame_per_grid_point(handshake_static: StaticExplorer) -> None:
     ex = handshake_static.explorer
     controls = ex.static_controls
     assert [c.name for c in controls] == ["loss", "drop", "syn_retries", "profile"]
     grid = ex.grid()
     assert len(grid) == len(ex.frames) == 5 * 6 * 2 * 2
-    root = handshake_static.children[1]
+    assert handshake_static.shape == [5, 6, 2, 2]
     for point in grid:
         indices = tuple(c.grid.index(v) for c, v in zip(controls, point))
-        frame = leaf_at(root, indices)
-        assert frame is ex.frames[point]
-        state, summary = frame.children[0].children
-        (lad,) = frame.children[1].children
-        assert isinstance(state, widgets.Image) and state.format == "svg+xml" and b"<svg" in bytes(state.value)
-        assert isinstance(lad, widgets.Image) and b"<svg" in bytes(lad.value)
-        assert isinstance(summary, widgets.HTML)
+        # stacked: the summary, then the ladder and the state diagram, each the page's width
+        summary, lad, state = handshake_static.frames[indices]
+        assert (summary, lad, state) == ex.frames[point]
+        assert "tcpbook-summary" in summary
+        assert lad.startswith('<figure class="tcpbook-figure tcpbook-ladder"><svg')
+        assert state.startswith('<figure class="tcpbook-figure tcpbook-state"><svg')
 
 
-def test_each_frame_shows_its_own_run(handshake_static: widgets.Widget) -> None:
+def test_each_frame_shows_its_own_run(handshake_static: StaticExplorer) -> None:
     ex = handshake_static.explorer
     for point in [(0.0, "", 6, "linux"), (0.3, "", 2, "rfc"), (0.0, "client:SYN:*", 2, "linux"),
                   (0.5, "client:ACK:1", 6, "rfc")]:
         loss, drop, syn_retries, profile = point
         trace = simulate("handshake", loss=loss, drop=[drop] if drop else [], syn_retries=syn_retries, profile=profile, seed=45)
-        summary = ex.frames[point].children[0].children[1]
-        assert summary.value == outcome_summary(trace)
+        summary, lad, state = ex.frames[point]
+        assert summary == outcome_summary(trace)
+        # every picture says what it shows, in words made from its run
+        assert f'aria-label="{escape(alt_text(trace, "ladder"))}"' in lad
+        assert f'aria-label="{escape(alt_text(trace, "state", phase="open"))}"' in state
+        assert lad.count('role="img"') == state.count('role="img"') == 1
 
 
-def test_static_links_are_wired(handshake_static: widgets.Widget) -> None:
-    ex = handshake_static.explorer
-    assert all(isinstance(link, Link) for link in ex.links)
-    assert len(ex.links) == sum(len(level) for level in ex.stacks)
-    for level, control in enumerate(ex.static_controls):
-        source = ex.inputs[control.name]
-        linked = {id(link.target[0]) for link in ex.links if link.source == (source, "index")}
-        assert linked == {id(s) for s in ex.stacks[level]}
-        for link in ex.links:
-            if link.source[0] is source:
-                assert link.target[1] == "selected_index"
-                assert link.target[0].selected_index == source.index
-    # the whole tree is embeddable: every link and stack is in the widget state
-    state = embed_data(views=[handshake_static])["manager_state"]["state"]
-    link_states = [m["state"] for m in state.values() if m["model_name"] == "LinkModel"]
-    assert len(link_states) >= len(ex.links)
-    for link in ex.links:
-        assert link.model_id in state
+def test_the_loss_slider_changes_the_ladder(handshake_static: StaticExplorer) -> None:
+    for rest in itertools.product(range(2), range(2)):
+        ladders = [handshake_static.frames[(i, 0, *rest)][1] for i in range(5)]
+        # every step of the loss slider shows another ladder
+        assert all(a != b for a, b in zip(ladders, ladders[1:])), rest
 
 
-def test_handshake_loss_is_a_selection_slider_that_changes_the_picture(handshake_static: widgets.Widget) -> None:
-    ex = handshake_static.explorer
-    loss = ex.inputs["loss"]
-    assert isinstance(loss, widgets.SelectionSlider) and loss.description == "loss"
-    assert [value for _, value in loss.options] == list(SPECS["handshake"].controls[0].grid)
-    root = handshake_static.children[1]
-    assert isinstance(root, widgets.Stack)
-    assert {id(s) for s in ex.stacks[0]} == {id(root)}
-    for retries_index in range(2):
-        for profile_index in range(2):
-            seen = []
-            for i in range(len(loss.options)):
-                frame = leaf_at(root, (i, 0, retries_index, profile_index))  # drop rule "none"
-                seen.append(bytes(frame.children[1].children[0].value))
-            # every step of the loss slider shows another ladder
-            assert all(a != b for a, b in zip(seen, seen[1:])), (retries_index, profile_index)
-    for name in ("drop", "syn_retries", "profile"):
-        assert isinstance(ex.inputs[name], (widgets.Dropdown, widgets.SelectionSlider, widgets.ToggleButtons))
+def _page(explorer: StaticExplorer) -> BeautifulSoup:
+    return BeautifulSoup(explorer.html(), "html.parser")
 
 
-def test_static_page_weight_is_bounded(handshake_static: widgets.Widget) -> None:
-    state = embed_data(views=[handshake_static])["manager_state"]
-    mine = {w.model_id for w in _walk(handshake_static)} | {link.model_id for link in handshake_static.explorer.links}
-    size = sum(len(json.dumps(m)) for k, m in state["state"].items() if k in mine)
-    assert size < 3_000_000
+def _pictures(slot) -> list:  # noqa: ANN001 - a BeautifulSoup tag
+    return slot.find_all("div", class_="tcpbook-pic", recursive=False)
 
 
-def _walk(w: widgets.Widget):
-    yield w
-    for name in ("children",):
-        for child in getattr(w, name, ()):
-            yield from _walk(child)
-    layout = getattr(w, "layout", None)
-    if layout is not None:
-        yield layout
-    st = getattr(w, "style", None)
-    if isinstance(st, widgets.Widget):
-        yield st
+def test_the_page_holds_each_picture_once_and_a_frame_table(handshake_static: StaticExplorer) -> None:
+    doc = _page(handshake_static)
+    slots = doc.select(".tcpbook-slot")
+    assert len(slots) == 3
+    table = json.loads(doc.select_one("script.tcpbook-frames").string)
+    assert table["shape"] == [5, 6, 2, 2] and len(table["frames"]) == 120
+    for k, slot in enumerate(slots):
+        pictures = [p.decode_contents() for p in _pictures(slot)]
+        assert len(pictures) == len(set(pictures))  # each picture once
+        assert max(row[k] for row in table["frames"]) == len(pictures) - 1
+        assert sum(1 for p in _pictures(slot) if not p.has_attr("hidden")) == 1  # the default frame, without script
+    # the table maps every point to its own pictures
+    for flat, point in enumerate(itertools.product(*(range(n) for n in table["shape"]))):
+        for k, slot in enumerate(slots):
+            expected = BeautifulSoup(handshake_static.frames[point][k], "html.parser").decode_contents()
+            assert _pictures(slot)[table["frames"][flat][k]].decode_contents() == expected
+
+
+def test_controls_are_native_named_and_set_to_the_defaults(handshake_static: StaticExplorer) -> None:
+    doc = _page(handshake_static)
+    loss = doc.find("input", attrs={"type": "range"})
+    assert doc.find("label", attrs={"for": loss["id"]}).get_text() == "loss"
+    assert loss["value"] == "0" and loss["aria-valuetext"] == "0.0"
+    assert json.loads(loss["data-labels"]) == ["0.0", "0.1", "0.2", "0.3", "0.5"]
+    drop = doc.find("select")
+    assert doc.find("label", attrs={"for": drop["id"]}).get_text() == "drop"
+    assert [o.get_text() for o in drop.find_all("option")][:2] == ["no drop rule", "first SYN lost"]
+    profile = doc.find("fieldset")
+    assert profile.legend.get_text() == "profile"
+    assert [r["value"] for r in profile.find_all("input", checked=True)] == ["0"]
+    assert [int(el["data-level"]) for el in doc.select("[data-level]")] == [0, 1, 2, 3]
+    for control in (loss.parent, drop.parent, profile):
+        assert control.get("title")  # the parameter's help
+
+
+def test_static_page_weight_is_bounded(handshake_static: StaticExplorer) -> None:
+    assert len(handshake_static.html().encode()) < 2_500_000
 
 
 def test_environment_variable_turns_static_mode_on(monkeypatch) -> None:
@@ -128,9 +120,8 @@ def test_live_explorer_redraws_on_every_change() -> None:
     ex = box.explorer
     assert set(ex.inputs) == {"loss", "drop", "syn_retries", "synack_retries", "profile", "seed"}
     body = box.children[1]
-    state_img = body.children[0].children[0]
-    summary = body.children[0].children[1]
-    ladder_img = body.children[1].children[0]
+    summary = body.children[0].children[0]
+    ladder_img, state_img = body.children[1], body.children[2]
     before = (state_img.value, ladder_img.value, summary.value)
     ex.inputs["drop"].value = "client:SYN:*"
     after = (state_img.value, ladder_img.value, summary.value)
@@ -176,20 +167,25 @@ def test_bad_parameters_raise_parameter_error(args: tuple, kwargs: dict) -> None
         explore(*args, **kwargs)
 
 
-def test_static_page_state_is_identical_from_build_to_build():
-    """Two fresh processes (as two book builds) embed byte-identical widget state."""
+def test_static_page_is_identical_from_build_to_build():
+    """Two fresh processes (as two book builds) write byte-identical explorers."""
     import subprocess
     import sys
 
-    program = (
-        "import json, ipywidgets.embed as e\n"
-        "from tcpbook.explorers import explore\n"
-        "w = explore('teardown', static=True)\n"
-        "print(json.dumps(e.embed_data(views=[w], drop_defaults=False), sort_keys=True))\n"
-    )
+    program = "from tcpbook.explorers import explore\nprint(explore('teardown', static=True).html())\n"
     runs = [subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout for _ in range(2)]
     assert runs[0] == runs[1]
-    assert '"00000000000000000000000000000001"' in runs[0]  # numbered, not random, model ids
+    assert 'id="tcpbook-explorer-1"' in runs[0]  # numbered, not random
+
+
+def test_a_static_explorer_refuses_a_grid_with_holes() -> None:
+    control = StaticControl("x", ("a", "b"), 0)
+    with pytest.raises(ParameterError):
+        StaticExplorer("t", [control], {(0,): ("one",)})
+    with pytest.raises(ParameterError):
+        StaticExplorer("t", [control], {(0,): ("one",), (1,): ("one", "two")})
+    single = StaticExplorer("t", [], {(): ("only",)})
+    assert single.shape == [] and "only" in single.html()
 
 
 def test_syn_flood_explorer_starts_on_linux_defaults():

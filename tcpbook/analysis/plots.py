@@ -3,6 +3,10 @@
 Every function takes a :class:`~tcpbook.analysis.montecarlo.Table` from a sweep and
 returns a matplotlib :class:`~matplotlib.figure.Figure`, which Jupyter displays and
 ``fig.savefig("x.svg")`` saves.  :func:`loss_explorer` puts them behind two sliders.
+
+Sizes are for the book's text column: no text below
+:data:`~tcpbook.render.style.MIN_TEXT_PT` (the figures are at most as wide as the column,
+so they are never shrunk below it).
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from matplotlib.figure import Figure
 
 from ..errors import ParameterError
 from ..profiles import get_profile
+from ..render import style
 from . import models
 from .montecarlo import Table, handshake_times, time_distribution
 
 STATIC_ENV = "TCPBOOK_STATIC"
+
+SMALL = 9.0  # legends and ticks: 12 CSS px at natural size, above style.MIN_TEXT_PT
+assert SMALL >= style.MIN_TEXT_PT
 
 _METRIC_LABELS = {
     "p_client": "P(client reaches ESTABLISHED)",
@@ -123,7 +131,7 @@ def plot_handshake(
         top = np.nanmax(finite[np.isfinite(finite)]) if np.isfinite(finite).any() else 1.0
         ax.set_ylim(0, top * 1.3)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=SMALL, loc="best")
     return fig
 
 
@@ -140,12 +148,12 @@ def plot_time_distribution(dist: Table, *, title: str = "", ax: Any = None, max_
     yerr = np.vstack([share - t.array("ci_low"), t.array("ci_high") - share])
     ax.bar(pos - 0.2, share, 0.4, yerr=yerr, capsize=2, label="simulated", color="C0")
     ax.bar(pos + 0.2, t.array("model"), 0.4, label="geometric model", color="C1", alpha=0.8)
-    ax.set_xticks(pos, [f"{x:g}" for x in t.column("time")], rotation=60, fontsize=7)
+    ax.set_xticks(pos, [f"{x:g}" for x in t.column("time")], rotation=60, fontsize=SMALL)
     ax.set_xlabel("time to ESTABLISHED (s)")
     ax.set_ylabel("share of connections")
     if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=SMALL)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -175,7 +183,7 @@ def plot_metric(
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or metric)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL)
     return fig
 
 
@@ -200,11 +208,14 @@ class LossExplorerPlot:
         from matplotlib.collections import LineCollection  # noqa: PLC0415
 
         self.trials, self.rtt, self.max_time = trials, rtt, max_time
-        # Fixed margins rather than constrained layout: no layout solving on a redraw.
-        self.fig = Figure(figsize=(8.4, 3.0), dpi=dpi)
+        # Fixed margins rather than constrained layout: no layout solving on a redraw.  As
+        # wide as the book's column, so no text is ever shown below 11 CSS px.
+        self.fig = Figure(figsize=(style.PAGE_WIDTH_PT / 72, 3.6), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        a1, a2 = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
-        self.fig.subplots_adjust(left=0.07, right=0.99, bottom=0.17, top=0.88, wspace=0.2)
+        a1, a2 = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.35]})
+        self.fig.subplots_adjust(left=0.095, right=0.985, bottom=0.15, top=0.86, wspace=0.3)
+        for ax in (a1, a2):
+            ax.tick_params(labelsize=SMALL)
         self.axes = (a1, a2)
         self.dense = np.linspace(0, 0.6, 61)
         zero = self.dense * 0
@@ -214,9 +225,9 @@ class LossExplorerPlot:
         (self.point_server,) = a1.plot([0], [0], "s", color="C2", label="server, simulated", animated=True)
         a1.set_xlim(-0.02, 0.62)
         a1.set_ylim(-0.02, 1.02)
-        a1.set_xlabel("loss")
-        a1.set_ylabel("P(ESTABLISHED)")
-        a1.legend(fontsize=6, loc="lower left")
+        a1.set_xlabel("loss", fontsize=SMALL)
+        a1.set_ylabel("P(ESTABLISHED)", fontsize=SMALL)
+        a1.legend(fontsize=SMALL - 0.5, loc="lower left", labelspacing=0.3, handlelength=1.2)
         a1.grid(alpha=0.3)
         self.bars_sim = a2.bar([0], [0], 0.4, color="C0", label="simulated", animated=True)
         self.bars_model = a2.bar([0], [0], 0.4, color="C1", alpha=0.8, label="geometric model", animated=True)
@@ -224,12 +235,13 @@ class LossExplorerPlot:
         a2.add_collection(self.intervals)
         a2.set_xlim(-0.5, max_time + 0.5)
         a2.set_ylim(0, 1.0)
-        a2.set_xlabel("time to ESTABLISHED (s)")
-        a2.set_ylabel("share of connections")
-        a2.legend(fontsize=7, loc="upper right")
+        a2.set_xlabel("time to ESTABLISHED (s)", fontsize=SMALL)
+        a2.set_ylabel("share of connections", fontsize=SMALL)
+        a2.legend(fontsize=SMALL, loc="upper right")
         a2.grid(axis="y", alpha=0.3)
-        self.title_left = a1.set_title(" ", fontsize=8, animated=True)
-        self.title_right = a2.set_title(" ", fontsize=9, animated=True)
+        self.title_left = a1.set_title(" ", fontsize=SMALL, animated=True)
+        self.title_right = a2.set_title(" ", fontsize=SMALL, animated=True)
+        self.alt = ""
         self._patches: list[Any] = []
         self._background: Any = None
 
@@ -243,9 +255,10 @@ class LossExplorerPlot:
         self.model_server.set_ydata(_model_curve("p_server", self.dense, retries, "linux", self.rtt))
         self.point_client.set_data([loss], [np.isfinite(client).mean()])
         self.point_server.set_data([loss], [np.isfinite(server).mean()])
-        self.title_left.set_text(f"syn_retries={retries}: {sched.attempts} SYNs, gives up at {sched.give_up:g} s")
-        self.title_right.set_text(f"loss={loss:.0%}: time to ESTABLISHED (client), up to {self.max_time:g} s")
+        self.title_left.set_text(f"syn_retries={retries}: {sched.attempts} SYNs,\ngives up at {sched.give_up:g} s")
+        self.title_right.set_text(f"loss={loss:.0%}: time to ESTABLISHED\n(client), up to {self.max_time:g} s")
         rows = [r for r in time_distribution(client, loss, sched.syn_times, self.rtt) if r["time"] <= self.max_time]
+        self.alt = _loss_alt(loss, retries, sched, client, server, rows)
         a2 = self.axes[1]
         self._patches = []
         for r in rows:
@@ -259,6 +272,28 @@ class LossExplorerPlot:
     def _dynamic(self) -> list[Any]:
         return [self.model_client, self.model_server, self.point_client, self.point_server, *self._patches, self.intervals,
                 self.title_left, self.title_right]
+
+    def svg_html(self) -> str:
+        """The figure as an inline SVG figure with its alt text (static book frames).
+
+        Every artist is drawn (the animated ones too: blitting is only for live PNG
+        redraws), so the SVG holds the whole picture, its words as text."""
+        from ..render.figurehtml import svg_figure_html  # noqa: PLC0415
+        from ..render.scene import figure_bytes  # noqa: PLC0415
+
+        dynamic = self._dynamic()
+        for artist in dynamic:
+            artist.set_animated(False)
+        for patch in self._patches:
+            self.axes[1].add_patch(patch)
+        try:
+            svg = figure_bytes(self.fig, "svg")
+        finally:
+            for patch in self._patches:
+                patch.remove()
+            for artist in dynamic:
+                artist.set_animated(True)
+        return svg_figure_html(svg, self.alt, kind="tcpbook-plot")
 
     def png(self, dpi: int | None = None) -> bytes:
         """The figure as PNG bytes (the same data give the same bytes)."""
@@ -277,6 +312,17 @@ class LossExplorerPlot:
         buf = io.BytesIO()
         image.save(buf, format="png", compress_level=1)
         return buf.getvalue()
+
+
+def _loss_alt(loss: float, retries: int, sched: Any, client: np.ndarray, server: np.ndarray, rows: list[dict]) -> str:
+    """The loss explorer's alt text, from what it plots."""
+    first = rows[0] if rows else None
+    when = (f"; {first['share']:.0%} of clients connect at {first['time']:g} s (model {first['model']:.0%})"
+            if first else "")
+    return (f"Loss explorer at loss {loss:.0%}, syn_retries={retries} ({sched.attempts} SYNs, gives up at "
+            f"{sched.give_up:g} s): simulated P(ESTABLISHED) client {np.isfinite(client).mean():.1%}, server "
+            f"{np.isfinite(server).mean():.1%}; geometric model client "
+            f"{models.geometric_p_established(loss, sched.attempts):.1%}{when}.")
 
 
 def _explorer_figure(loss: float, retries: int, trials: int, seed: int, rtt: float = 0.1) -> bytes:
@@ -305,22 +351,20 @@ def loss_explorer(
 
     Live (a kernel): every change re-samples with the fast path and redraws.  Static
     (``static=True``, or ``TCPBOOK_STATIC=1`` when ``static`` is None): every frame of the
-    grid ``losses`` × ``retries`` is drawn now and embedded; each slider's ``index`` is
-    ``jslink``-ed to the ``selected_index`` of the :class:`ipywidgets.Stack` s of its
-    level, so the page switches frames without a kernel.
+    grid ``losses`` × ``retries`` is drawn now and embedded in a
+    :class:`~tcpbook.staticexplorer.StaticExplorer`, whose native sliders switch frames
+    without a kernel.
     """
     import ipywidgets as widgets
 
     if static is None:
         static = os.environ.get(STATIC_ENV, "") == "1"
-    if static:
-        from ..explorers import deterministic_widget_ids  # noqa: PLC0415 - widgets only when drawn
-
-        deterministic_widget_ids()
     losses = [float(x) for x in losses]
     retries = [int(r) for r in retries]
     if not losses or not retries:
         raise ParameterError("losses", losses, "at least one loss and one retry limit")
+    if static:
+        return _static_loss_explorer(losses, retries, trials, seed)
     loss_slider = widgets.SelectionSlider(
         options=[(f"{x:.0%}", x) for x in losses],
         value=losses[min(2, len(losses) - 1)],
@@ -330,23 +374,6 @@ def loss_explorer(
     retry_slider = widgets.SelectionSlider(
         options=[(str(r), r) for r in retries], value=retries[-1], description="syn_retries", continuous_update=False
     )
-    if static:
-        outer_children = []
-        inner_stacks = []
-        plot = LossExplorerPlot(trials=trials, dpi=56)
-        for j, r in enumerate(retries):
-            frames = []
-            for i, x in enumerate(losses):
-                plot.update(x, r, seed * 1000 + 10 * j + i)
-                frames.append(widgets.Image(value=plot.png(), format="png"))
-            inner = widgets.Stack(frames, selected_index=loss_slider.index)
-            inner_stacks.append(inner)
-            outer_children.append(inner)
-        outer = widgets.Stack(outer_children, selected_index=retry_slider.index)
-        widgets.jslink((retry_slider, "index"), (outer, "selected_index"))
-        for inner in inner_stacks:
-            widgets.jslink((loss_slider, "index"), (inner, "selected_index"))
-        return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), outer])
     image = widgets.Image(format="png")
     plot = LossExplorerPlot(trials=trials)
 
@@ -358,6 +385,26 @@ def loss_explorer(
     retry_slider.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([loss_slider, retry_slider]), image])
+
+
+def _static_loss_explorer(losses: list[float], retries: list[int], trials: int, seed: int) -> Any:
+    """The loss explorer for the published book: every (loss, syn_retries) frame drawn now,
+    as inline SVG with its alt text, behind two native sliders (no kernel, no widgets)."""
+    from ..staticexplorer import StaticControl, StaticExplorer  # noqa: PLC0415
+
+    plot = LossExplorerPlot(trials=trials)
+    frames = {}
+    for j, r in enumerate(retries):
+        for i, x in enumerate(losses):
+            plot.update(x, r, seed * 1000 + 10 * j + i)
+            frames[(i, j)] = (plot.svg_html(),)
+    controls = [
+        StaticControl("loss", tuple(f"{x:.0%}" for x in losses), min(2, len(losses) - 1), "slider",
+                      "probability that each segment is lost, in each direction"),
+        StaticControl("syn_retries", tuple(str(r) for r in retries), len(retries) - 1, "slider",
+                      "how many times the client retransmits its SYN"),
+    ]
+    return StaticExplorer("<b>Loss and retries</b> — the geometric model against the fast path", controls, frames)
 
 
 def divergence_figure(rtt: float = 0.1, rto: float = 1.0, ax: Any = None) -> Figure:
@@ -377,7 +424,7 @@ def divergence_figure(rtt: float = 0.1, rto: float = 1.0, ax: Any = None) -> Fig
     ax.set_xlabel("loss")
     ax.set_ylabel("mean time to ESTABLISHED (s)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL)
     if math.isfinite(rto):
         ax.set_ylim(rtt * 0.8, 1e4)
     return fig

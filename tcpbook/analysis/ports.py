@@ -248,9 +248,9 @@ def reconnect_explorer(
 
     The hold of each mode is measured once on the simulator (:func:`port_hold`).  Live
     (a kernel): every change redraws.  Static (``static=True``, or ``TCPBOOK_STATIC=1``
-    when ``static`` is None): every (rate, mode) frame is drawn now and embedded; the
-    controls' ``index`` is ``jslink``-ed to the ``selected_index`` of the
-    :class:`ipywidgets.Stack` s of its level, so the page switches frames without a kernel.
+    when ``static`` is None): every (rate, mode) frame is drawn now, as inline SVG with its
+    alt text, in a :class:`~tcpbook.staticexplorer.StaticExplorer` whose native slider and
+    radio buttons switch frames without a kernel (and without a widget manager on the page).
     """
     import ipywidgets as widgets
 
@@ -266,9 +266,7 @@ def reconnect_explorer(
     holds = {mode: port_hold(*MODES[mode]) for mode in modes}
     server_tw = server_time_wait()
     if static:
-        from ..explorers import deterministic_widget_ids  # noqa: PLC0415 - widgets only when drawn
-
-        deterministic_widget_ids()
+        return _static_reconnect_explorer(rates, modes, duration, holds, server_tw)
     rate_slider = widgets.SelectionSlider(options=[(f"{r:g}/s", r) for r in rates], value=rates[min(3, len(rates) - 1)],
                                           description="connect() rate", continuous_update=False,
                                           style={"description_width": "initial"})
@@ -279,17 +277,6 @@ def reconnect_explorer(
     def frame(rate: float, mode: str, dpi: int) -> bytes:
         return _png(reconnect_figure(rate, mode, duration=duration, holds=holds, server_tw=server_tw), dpi)
 
-    if static:
-        inner_stacks = []
-        for mode in modes:
-            images = [widgets.Image(value=frame(r, mode, 80), format="png", layout=widgets.Layout(width="100%"))
-                      for r in rates]
-            inner_stacks.append(widgets.Stack(images, selected_index=rate_slider.index))
-        outer = widgets.Stack(inner_stacks, selected_index=mode_buttons.index)
-        widgets.jslink((mode_buttons, "index"), (outer, "selected_index"))
-        for inner in inner_stacks:
-            widgets.jslink((rate_slider, "index"), (inner, "selected_index"))
-        return widgets.VBox([controls, outer])
     image = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
 
     def redraw(_: Any = None) -> None:
@@ -299,3 +286,25 @@ def reconnect_explorer(
     mode_buttons.observe(redraw, names="value")
     redraw()
     return widgets.VBox([controls, image])
+
+
+def _static_reconnect_explorer(rates: list[float], modes: list[str], duration: float,
+                               holds: dict[str, float], server_tw: float) -> Any:
+    """The reconnect explorer for the published book: every (rate, mode) frame drawn now as
+    legible inline SVG with a description made from its own words (the title says the rate,
+    the port limit and when the ports run out), behind a native slider and radio buttons."""
+    from ..render.figurehtml import figure_html  # noqa: PLC0415 - only the static book draws SVG
+    from ..staticexplorer import StaticControl, StaticExplorer  # noqa: PLC0415
+
+    frames = {}
+    for i, rate in enumerate(rates):
+        for j, mode in enumerate(modes):
+            fig = reconnect_figure(rate, mode, duration=duration, holds=holds, server_tw=server_tw)
+            frames[(i, j)] = (figure_html(fig),)
+            plt.close(fig)  # a no-op for figures pyplot does not manage
+    controls = [
+        StaticControl("connect() rate", tuple(f"{r:g}/s" for r in rates), min(3, len(rates) - 1), "slider",
+                      "connect() calls per second, each to the same server address and port"),
+        StaticControl("TIME-WAIT", tuple(modes), 0, "buttons", "which side closes first and so holds TIME-WAIT"),
+    ]
+    return StaticExplorer("<b>Reconnecting at a steady rate</b> — ephemeral ports and TIME-WAIT", controls, frames)

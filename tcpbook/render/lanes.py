@@ -29,17 +29,25 @@ TIMER_NAMES: dict[str, str] = _TimerNames(
         Timer.FIN_WAIT_2: "FIN-WAIT-2 timeout",
     }
 )
-# Lane order of the timers (every member of the vocabulary; the RTO nearest the lifeline).
+#: Lane order of the timers (every member of the vocabulary, the RTO nearest the lifeline).
 TIMER_ORDER: tuple[str, ...] = tuple(
     sorted(Timer, key=lambda t: (Timer.RTO, Timer.TLP, Timer.DELAYED_ACK, Timer.PERSIST, Timer.KEEPALIVE,
                                  Timer.FIN_WAIT_2, Timer.TIME_WAIT).index(t) if t in TIMER_NAMES else 99)
 )
-
-
-def timer_rank(kind: str) -> int:
-    """Where timer ``kind`` goes among the timer lanes (an unknown kind goes last)."""
-    return TIMER_ORDER.index(kind) if kind in TIMER_ORDER else len(TIMER_ORDER)
 SPOOFED = "spoofed"  # the lane all spoofed sources of a SYN flood share
+
+
+def timer_name(kind: str) -> str:
+    """A timer's name in a picture: ``RTO``, ``TIME-WAIT`` …; any other kind from its own
+    words (``keepalive`` → ``keepalive``, ``user-timeout`` → ``user timeout``)."""
+    return TIMER_NAMES.get(str(kind), str(kind).replace("-", " ").replace("_", " "))
+
+
+def timer_rank(kind: str) -> tuple[int, str]:
+    """Where timer ``kind`` goes among the timer lanes: in :data:`TIMER_ORDER`, an unknown
+    kind after them (unknown kinds by name, so the order never depends on a set's)."""
+    kind = str(kind)
+    return (TIMER_ORDER.index(kind) if kind in TIMER_ORDER else len(TIMER_ORDER), kind)
 
 
 def fmt_duration(seconds: float) -> str:
@@ -62,8 +70,9 @@ def fmt_time(t: float) -> str:
 # --------------------------------------------------------------------------- lanes
 
 
-def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
-    """The timelines to draw, left to right.  Spoofed sources share one lane."""
+def choose_lanes(trace: Trace, endpoints: Sequence[str] | None, max_clients: int = 4) -> list[str]:
+    """The timelines to draw, left to right.  Spoofed sources share one lane; of many
+    clients the first ``max_clients`` are drawn."""
     segments = trace.segments
     names = list(trace.endpoints) or sorted({s.src for s in segments} | {s.dst for s in segments})
     spoofed = any(s.src.startswith(SPOOFED) or s.dst.startswith(SPOOFED) for s in segments)
@@ -78,7 +87,7 @@ def choose_lanes(trace: Trace, endpoints: Sequence[str] | None) -> list[str]:
     real = [n for n in names if not n.startswith(SPOOFED)]
     if len(real) <= 2 and not spoofed:
         return sorted(real, key=lambda n: (n != "client", n))
-    clients = [n for n in real if n != "server"][:4]
+    clients = [n for n in real if n != "server"][:max_clients]
     lanes = ([SPOOFED] if spoofed else []) + (["server"] if "server" in real else []) + clients
     return lanes
 

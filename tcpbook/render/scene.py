@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from ..errors import ParameterError
 from . import style
+from .textsize import ASCENT, DESCENT, LINE, text_size
 
 PT = 72.0  # SVG user units per inch: points, as matplotlib writes them
 
@@ -64,6 +65,7 @@ class Shape:
     offset: tuple[float, float] = (0.0, 0.0)  # points, on screen before rotation
     box: Box | None = None
     figure: bool = False  # text placed in figure fractions, not data coordinates
+    mark: bool = False  # a mark labels must keep clear of (the ✗ of a lost segment)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Scene:
     top_margin: float  # inches above the plotting area
     shapes: list[Shape] = field(default_factory=list)
     registry: dict[str, list[Any]] = field(default_factory=dict)
+    board: Any = None  # the placement board of the layout (tcpbook.render.placement.Board), for tests
 
     def add(self, kind: str, **kw: Any) -> Shape:
         shape = Shape(kind, **kw)
@@ -133,12 +136,12 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 100) -> bytes:
     return buf.getvalue()
 
 
-def to_matplotlib(scene: Scene) -> Any:
+def to_matplotlib(scene: Scene, figure_class: type[Figure] = LadderFigure) -> Any:
     """Paint ``scene`` as a matplotlib Figure (transparent, one axes, no frame)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, Polygon
 
-    fig = LadderFigure(figsize=(scene.width, scene.height), dpi=100)
+    fig = figure_class(figsize=(scene.width, scene.height), dpi=100)
     fig.patch.set_alpha(0.0)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - scene.top_margin / scene.height))
     ax.set_xlim(*scene.xlim)
@@ -167,6 +170,7 @@ def to_matplotlib(scene: Scene) -> Any:
                 bbox = {"boxstyle": f"round,pad={s.box.pad}", "fc": s.box.fc, "ec": s.box.ec, "lw": s.box.lw,
                         "alpha": s.box.alpha}
             common = {"ha": s.ha, "va": s.va, "fontsize": s.size, "color": s.colour, "fontweight": s.weight,
+                      "linespacing": LINE,
                       "style": "italic" if s.italic else "normal", "rotation": s.rotation, "gid": gid, "bbox": bbox}
             if s.figure:
                 fig.text(s.xs[0], s.ys[0], s.text, **common)
@@ -186,11 +190,6 @@ def _n(v: float) -> str:
     """A coordinate with one decimal, no trailing zero: short and byte-stable."""
     text = f"{v:.1f}"
     return text[:-2] if text.endswith(".0") else text
-
-
-def _text_width(text: str, size: float, bold: bool = False) -> float:
-    """Rough width of ``text`` in points: DejaVu Sans averages ~0.6 em per glyph, a little more kept for wider fallbacks."""
-    return (0.72 if bold else 0.62) * size * len(text)
 
 
 class _Classes:
@@ -243,12 +242,12 @@ def to_svg(scene: Scene) -> bytes:
             r = s.size / 2
             d = f"M{_n(px - r)} {_n(py - r)}L{_n(px + r)} {_n(py + r)}M{_n(px - r)} {_n(py + r)}L{_n(px + r)} {_n(py - r)}"
             css = f"stroke:{s.colour};stroke-width:{_n(s.lw)};stroke-linecap:round"
-            out.append(f'<path{gid} d="{d}" class="{classes(css)}"/>')
+            out.append(f'<path{gid} d="{d}" class="{classes(css)}{" mark" if s.mark else ""}"/>')
         elif s.kind == "text":
             out.append(_svg_text(scene, s, gid, classes))
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}pt" height="{_n(h)}pt" viewBox="0 0 {_n(w)} {_n(h)}">'
-        f"<style>text{{font-family:'DejaVu Sans',Verdana,sans-serif}}{classes.style()}</style>"
+        f"<style>text{{font-family:{style.CSS_FONT}}}{classes.style()}</style>"
     )
     return (head + "".join(out) + "</svg>").encode()
 
@@ -271,12 +270,13 @@ def _svg_text(scene: Scene, s: Shape, gid: str, classes: _Classes) -> str:
     px, py = px + s.offset[0], py - s.offset[1]
     lines = s.text.split("\n")
     size = s.size
-    line_h = size * 1.2
-    width = max(_text_width(line, size, s.weight == "bold") for line in lines)
-    height = line_h * len(lines)
+    line_h = size * LINE
+    width, height = text_size(s.text, size, bold=s.weight == "bold")
     anchor = {"left": "start", "center": "middle", "right": "end"}[s.ha]
     left = {"left": 0.0, "center": -width / 2, "right": -width}[s.ha]
     top = {"top": 0.0, "center": -height / 2, "bottom": -height, "baseline": -size * 0.8}[s.va]
+    # The baseline of each line, with the font's ascent and descent centred in the line.
+    first_baseline = (line_h - (ASCENT + DESCENT) * size) / 2 + ASCENT * size
     parts = []
     if s.box is not None:
         pad = s.box.pad * size
@@ -296,10 +296,10 @@ def _svg_text(scene: Scene, s: Shape, gid: str, classes: _Classes) -> str:
         css += ";font-style:italic"
     x_text = {"start": left, "middle": left + width / 2, "end": left + width}[anchor]
     if len(lines) == 1:
-        body = f'<text x="{_n(x_text)}" y="{_n(top + size * 0.95)}" class="{classes(css)}">{escape(lines[0])}</text>'
+        body = f'<text x="{_n(x_text)}" y="{_n(top + first_baseline)}" class="{classes(css)}">{escape(lines[0])}</text>'
     else:
         spans = "".join(
-            f'<tspan x="{_n(x_text)}" y="{_n(top + line_h * k + size * 0.95)}">{escape(line)}</tspan>'
+            f'<tspan x="{_n(x_text)}" y="{_n(top + line_h * k + first_baseline)}">{escape(line)}</tspan>'
             for k, line in enumerate(lines)
         )
         body = f'<text class="{classes(css)}">{spans}</text>'
