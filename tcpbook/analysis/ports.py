@@ -47,11 +47,15 @@ from ..scenarios import simulate
 
 STATIC_ENV = "TCPBOOK_STATIC"
 
-EPHEMERAL_RANGE = (32768, 60999)  # Linux net.ipv4.ip_local_port_range, default
-EPHEMERAL_PORTS = EPHEMERAL_RANGE[1] - EPHEMERAL_RANGE[0] + 1  # 28232
-TW_REUSE_DELAY = 1.0  # s: a fixed second, a setting (tcp_tw_reuse_delay, default 1000 ms) in recent kernels
+#: Linux's default ``net.ipv4.ip_local_port_range``, both ends included.
+EPHEMERAL_RANGE = (32768, 60999)
+#: How many ephemeral ports that range holds (28232).
+EPHEMERAL_PORTS = EPHEMERAL_RANGE[1] - EPHEMERAL_RANGE[0] + 1
+#: Seconds after which ``tcp_tw_reuse`` lets ``connect()`` take a TIME-WAIT 4-tuple back
+#: (a fixed second; the setting ``tcp_tw_reuse_delay``, default 1000 ms, in recent kernels).
+TW_REUSE_DELAY = 1.0
 
-# Who holds TIME-WAIT, as the explorer offers it: label -> (closer, tcp_tw_reuse).
+#: Who holds TIME-WAIT, as the explorer offers it, by label: (the side that closes first, ``tcp_tw_reuse`` on).
 MODES: dict[str, tuple[str, bool]] = {
     "client closes": ("client", False),
     "client, tcp_tw_reuse": ("client", True),
@@ -132,7 +136,7 @@ class ReconnectRun:
 
     @property
     def sustainable_rate(self) -> float:
-        """The highest steady rate with no failure: every port busy ``hold`` s, ``ports / hold``."""
+        """The highest steady rate at which no ``connect()`` fails, ``ports / hold`` (every port is busy ``hold`` s)."""
         return self.ports / self.hold
 
     def per_second(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

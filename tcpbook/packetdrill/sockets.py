@@ -105,7 +105,7 @@ _SETTABLE = frozenset(_SOCKET_OPTIONS.values()) - {"SO_ERROR"}
 _INT_LIMITS = {"TCP_KEEPIDLE": (1, 32767), "TCP_KEEPINTVL": (1, 32767), "TCP_KEEPCNT": (1, 127), "TCP_SYNCNT": (1, 127),
                "TCP_MAXSEG": (88, 32767)}
 
-#: Each supported call: its argument counts.
+#: The argument counts each supported call accepts, by call name.
 CALLS: dict[str, tuple[int, ...]] = {
     "socket": (3,), "bind": (3,), "listen": (2,), "accept": (3,), "connect": (3,),
     "write": (3,), "send": (4,), "read": (3,), "recv": (4,), "close": (1,), "shutdown": (2,),
@@ -204,7 +204,7 @@ def fail(errno: str) -> Outcome:
     return Outcome(-1, errno)
 
 
-#: A call that cannot complete yet: poll it again after the clock moves (None: still waiting).
+#: A call that cannot complete yet, polled again after the clock moves (it returns None while still waiting).
 Waiter = Callable[[float], "Outcome | None"]
 
 
