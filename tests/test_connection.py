@@ -187,12 +187,14 @@ def test_a_segment_without_ack_is_dropped():
 def test_three_duplicate_acks_trigger_a_fast_retransmit():
     h = established()
     h.call("send", b"a" * 5000)
-    assert [s[1] for s in h.sent()] == [101, 1561, 3021, 4481]
+    first = h.sent()
+    assert [s[1] for s in first] == [101, 1561, 3021, 4481]
+    assert [s[0] for s in first] == [ACK, ACK, ACK, ACK | PSH]  # PSH on the write's last segment (tcp_push)
     for _ in range(2):
         h.arrive(from_server(ACK, 301, 101), at=0.2)
         assert h.sent() == []
     h.arrive(from_server(ACK, 301, 101), at=0.2)
-    assert h.sent() == [(ACK | PSH, 101, 301, 1460)]
+    assert h.sent() == [(ACK, 101, 301, 1460)]  # not the write's last segment: no PSH
     assert [(n.kind, n.count) for n in h.notes()] == [("fast-retransmit", 3)]
 
 
@@ -297,7 +299,7 @@ def test_the_fin_rides_on_the_last_data_segment():
     h = established()
     h.arrive(from_server(ACK, 301, 101, window=2920), at=0.15)  # room for two segments
     h.call("send", b"q" * 4000, at=0.2)
-    assert h.sent() == [(ACK | PSH, 101, 301, 1460), (ACK | PSH, 1561, 301, 1460)]
+    assert h.sent() == [(ACK, 101, 301, 1460), (ACK, 1561, 301, 1460)]  # PSH only at the write's end
     h.call("close", at=0.2)  # 1080 bytes still queued: the FIN waits behind them
     assert h.sent() == [] and h.moves() == [("ESTABLISHED", "FIN-WAIT-1", "CLOSE")]
     h.arrive(from_server(ACK, 301, 3021, window=65535), at=0.3)
@@ -325,7 +327,7 @@ def test_a_data_retransmission_timeout_backs_off_and_resends_from_snd_una_in_slo
     rto = h.conn.sender.rtt.rto
     h.fire(Timer.RTO, at=0.2 + rto)
     # RFC 6298 §5.5: RTO doubled; RFC 5681 §3.1: cwnd 1 segment — only the oldest goes again
-    assert h.sent() == [(ACK | PSH, 101, 301, 1460)]
+    assert h.sent() == [(ACK, 101, 301, 1460)]
     assert h.timers_set() == [(Timer.RTO, 2 * rto)]
     assert h.conn.sender.cc.cwnd == 1 and h.conn.sender.cc.ssthresh == 7  # CUBIC: 0.7 x cwnd 10
     h.arrive(from_server(ACK, 301, 1561), at=0.2 + rto + 0.1)

@@ -144,7 +144,7 @@ def test_shell_commands_and_options_in_a_script_are_reported_as_skipped():
 
 def test_the_peers_mss_limits_our_segments():
     script = (DRILL / "passive-open.pkt").read_text()
-    script = script.replace("write(4, ..., 1000) = 1000", "write(4, ..., 1001) = 1001").replace("> P. 1:1001(1000)", "> P. 1:1002(1001)")
+    script = script.replace("write(4, ..., 1000) = 1000", "write(4, ..., 1001) = 1001").replace("> P. 1:1001(1000)", "> . 1:1002(1001)")  # a full segment: no PSH
     result = drill(script)
     assert not result.passed and result.failure.field == "payload"
     assert (result.failure.expected, result.failure.actual) == ("1001 bytes", "1000 bytes")

@@ -32,7 +32,8 @@ Left out, each for a reason the simulator does not model:
 * **PSH** except on the segment that carries the last byte of an application's write.
   Linux marks PSH at the end of each ``write()`` and when more than half the peer's
   largest window was written without one (``tcp_sendmsg_locked``: ``forced_push``,
-  ``tcp_mark_push``); the simulator sets it on every data segment;
+  ``tcp_mark_push``); the simulator sets it only where a write ends (the forced pushes
+  depend on how Linux sized its buffers);
 * the old duplicate in ``time-wait-rst``: the relay sends it to the server, so it never
   crosses the client's interface; the simulator's copy is marked ``old duplicate``.
 

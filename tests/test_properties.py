@@ -147,3 +147,25 @@ def test_the_syn_queue_never_holds_more_than_its_backlog(rate, backlog, synack_r
         # a stateless answer never fails a legitimate client (no loss here)
         assert trace.outcome.stats["legitimate_served"] == 2
         assert trace.outcome.stats["syn_dropped_syn_queue_full"] == 0
+
+
+@SETTINGS
+@given(runs)
+def test_psh_marks_exactly_the_segments_that_carry_the_end_of_a_write(params):
+    """RFC 9293 §3.9.1.1 / Linux ``tcp_push``: a data segment has PSH when it carries the
+    last byte of a ``send()`` — every first transmission and retransmission alike — and
+    no other data segment has it."""
+    trace = _run(params)
+    isn = {"client": trace.params["isn_client"], "server": trace.params["isn_server"]}
+    for who in ("client", "server"):
+        ends, total = set(), 0
+        for e in trace.app_events:
+            if e.endpoint == who and e.action == "send" and e.nbytes:
+                total += e.nbytes
+                ends.add(total)  # relative sequence number after the write's last byte
+        for seg in trace.segments:
+            if seg.src != who or not seg.len or "RST" in seg.flags:
+                continue
+            start = (seg.seq - isn[who] - 1) % 2**32
+            carries_an_end = any(start < end <= start + seg.len for end in ends)
+            assert ("PSH" in seg.flags) == carries_an_end, (who, seg.label(), sorted(ends))

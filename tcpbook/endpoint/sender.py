@@ -131,8 +131,8 @@ class Sender:
             if seq < data_end and size <= 0:
                 break
             payload = space.bytes_at(seq, size) if size else b""
-            flags = ACK | PSH if size else ACK
             end = seq + size
+            flags = ACK | PSH if size and space.pushes(seq, end) else ACK
             if wants_fin and end == data_end:
                 flags |= FIN  # the FIN: alone, or riding on the last data segment
                 space.fin_seq = end
@@ -183,7 +183,7 @@ class Sender:
         space = self.space
         size = min(self.mss, space.data_end - seq) if seq < space.data_end else 0
         payload = space.bytes_at(seq, size) if size else b""
-        flags = ACK | PSH if size else ACK
+        flags = ACK | PSH if size and space.pushes(seq, seq + size) else ACK
         if space.fin_seq is not None and seq + size == space.fin_seq:
             flags |= FIN
         if size or flags & FIN:

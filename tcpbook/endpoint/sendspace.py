@@ -23,13 +23,15 @@ as the window opens, so a large :class:`~tcpbook.payload.Payload` is never held 
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from ..payload import ByteStream, Data
 
 
 class SendSpace:
     """SND.UNA, SND.NXT, SND.WND, ISS, the highest sequence sent, our FIN, and the buffer."""
 
-    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "queued", "_stream", "_held", "_held_from")
+    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "queued", "_stream", "_held", "_held_from", "_write_ends")
 
     def __init__(self, iss: int) -> None:
         self.iss = iss  # initial send sequence number (our SYN occupies it)
@@ -43,6 +45,7 @@ class SendSpace:
         self._stream: ByteStream | None = None  # what the application sent, not yet pulled into _held
         self._held = bytearray()  # bytes from _held_from on, pulled but not yet acknowledged
         self._held_from = iss + 1
+        self._write_ends: list[int] = []  # sequence number after each send()'s last byte, not yet acknowledged
 
     @property
     def data_end(self) -> int:
@@ -65,6 +68,18 @@ class SendSpace:
             self._stream = ByteStream()
         self._stream.append(data)
         self.queued += len(data)
+        if len(data):
+            self._write_ends.append(self.data_end)
+
+    def pushes(self, seq: int, end: int) -> bool:
+        """Does the segment ``[seq, end)`` carry the last byte of a ``send()``?  Then it
+        gets the PSH flag: RFC 9293 §3.9.1.1 pushes the end of a SEND, and Linux marks
+        the last segment of each write (``tcp_push``), not every segment.  (Linux also
+        forces a push about every half window inside a long write, depending on how its
+        buffers were sized; that is not modelled.)"""
+        ends = self._write_ends
+        i = bisect_right(ends, seq)
+        return i < len(ends) and ends[i] <= end
 
     def bytes_at(self, seq: int, n: int) -> bytes:
         """The ``n`` data bytes starting at sequence number ``seq`` (>= SND.UNA)."""
@@ -82,6 +97,9 @@ class SendSpace:
     def acknowledge(self, ack: int) -> None:
         """Everything before ``ack`` arrived: SND.UNA advances and the buffer lets it go."""
         self.una = ack
+        ends = self._write_ends
+        if ends and ends[0] <= ack:
+            del ends[: bisect_right(ends, ack)]
         release = min(ack, self.data_end) - self._held_from
         if release > 0:
             del self._held[:release]
