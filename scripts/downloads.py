@@ -219,6 +219,8 @@ class Converter:
                 else:
                     out.append(self.inline(line.strip()))
             return out + [""]
+        if name == "list-table":
+            return self._list_table(arg, options, content)
         if name == "admonition" or name in ADMONITIONS:
             title = self.inline(arg) if arg else name.capitalize()
             inner = self.block(content)
@@ -227,6 +229,31 @@ class Converter:
                 return ["<details>", f"<summary>{title}</summary>", "", *inner, "", "</details>"]
             return [f"> **{title}**", ">", *[f"> {x}" if x else ">" for x in inner]]
         raise ConversionError(f"{self.docname}: the directive {{{name}}} has no plain-Markdown form yet (scripts/downloads.py)")
+
+    def _list_table(self, title: str, options: dict[str, str], content: list[str]) -> list[str]:
+        """MyST's ``{list-table}`` (``* -`` starts a row, ``  -`` a cell) as a pipe table."""
+        rows: list[list[str]] = []
+        for line in content:
+            if not line.strip():
+                continue
+            if (row_start := re.match(r"^\*\s+-\s?(.*)$", line)):
+                rows.append([row_start.group(1).strip()])
+            elif (cell := re.match(r"^\s+-\s?(.*)$", line)) and rows:
+                rows[-1].append(cell.group(1).strip())
+            elif rows:  # a cell's text continued on the next line
+                rows[-1][-1] = (rows[-1][-1] + " " + line.strip()).strip()
+            else:
+                raise ConversionError(f"{self.docname}: a list-table line outside any row: {line.strip()!r}")
+        if not rows:
+            return []
+        width = max(len(r) for r in rows)
+        cells = [[self.inline(c).replace("|", "\\|") for c in r] + [""] * (width - len(r)) for r in rows]
+        header = cells[0] if int(options.get("header-rows", "0") or 0) >= 1 else [""] * width
+        body = cells[1:] if header is cells[0] else cells
+        out = [f"**{self.inline(title)}**", ""] if title else []
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * width]
+        out += ["| " + " | ".join(r) + " |" for r in body]
+        return out + [""]
 
     def markdown(self, text: str) -> str:
         converted = "\n".join(self.block(text.split("\n")))

@@ -103,6 +103,18 @@ def test_converter_exercise_and_folded_solution() -> None:
         "<details>\n<summary>Solution</summary>\n\nAt 1.10 s.\n\n</details>")
 
 
+def test_converter_list_table_becomes_a_pipe_table() -> None:
+    text = ("```{list-table}\n:header-rows: 1\n:widths: 30 70\n\n* - State\n  - Meaning, with {eval}`x` s\n"
+            "* - `TIME-WAIT`\n  - waits | then\n    closes\n```")
+    assert convert(text, {"x": ["60"]}) == (
+        "| State | Meaning, with 60 s |\n|---|---|\n| `TIME-WAIT` | waits \\| then closes |")
+
+
+def test_converter_colon_fence_admonition_with_code_in_its_title() -> None:
+    text = ":::{admonition} Exercise 4 — `tcp_syn_retries = 3`\nPredict {eval}`n` SYNs.\n:::"
+    assert convert(text, {"n": ["7"]}) == "> **Exercise 4 — `tcp_syn_retries = 3`**\n>\n> Predict 7 SYNs."
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("{eval}`missing`", "no built value"), ("{doc}`nowhere`", "names no page"), ("{ref}`nolabel`", "names no label"),
