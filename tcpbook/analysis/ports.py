@@ -55,7 +55,7 @@ EPHEMERAL_PORTS = EPHEMERAL_RANGE[1] - EPHEMERAL_RANGE[0] + 1
 #: (a fixed second; the setting ``tcp_tw_reuse_delay``, default 1000 ms, in recent kernels).
 TW_REUSE_DELAY = 1.0
 
-#: Who holds TIME-WAIT, as the explorer offers it, by label: (the side that closes first, ``tcp_tw_reuse`` on).
+#: The explorer's choices of who holds TIME-WAIT, each label mapped to the side that closes first and whether ``tcp_tw_reuse`` is on.
 MODES: dict[str, tuple[str, bool]] = {
     "client closes": ("client", False),
     "client, tcp_tw_reuse": ("client", True),
