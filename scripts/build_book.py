@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import json
 import os
@@ -561,6 +562,26 @@ def _write_inline_values(app, exception) -> None:  # noqa: ANN001
         path.write_text(json.dumps(values, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def package_fingerprint(package: Path = ROOT / "tcpbook") -> str:
+    """A hash of every file of the tcpbook package (its code and data)."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _reread_every_page_when_the_package_changed(app, env, added, changed, removed) -> list[str]:  # noqa: ANN001
+    """Sphinx re-reads only the pages whose source changed; but every page runs tcpbook, so
+    a change to the package (a new rendering, a fixed simulator) must re-run all of them,
+    or an incremental ``make book`` would keep figures and numbers of the old code."""
+    fingerprint = package_fingerprint()
+    if getattr(env, "tcpbook_package_fingerprint", None) == fingerprint:
+        return []
+    env.tcpbook_package_fingerprint = fingerprint
+    return sorted(env.found_docs - set(added) - set(changed))
+
+
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
     them, math typeset by the vendored KaTeX, every script on a page once, short tcpbook
@@ -575,6 +596,7 @@ def setup(app) -> dict:  # noqa: ANN001
     app.connect("build-finished", _write_inline_values)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
     app.connect("missing-reference", _resolve_short_tcpbook_refs)
+    app.connect("env-get-outdated", _reread_every_page_when_the_package_changed)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -222,3 +222,34 @@ def test_the_kernel_is_named_as_the_chapters_say() -> None:
     assert shown == {"Python 3"}
     assert '--display-name "Python 3"' in (ROOT / "binder" / "postBuild").read_text(encoding="utf-8")
     assert '"--display-name", "Python 3"' in (ROOT / "scripts" / "build_book.py").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------- incremental book builds
+
+
+def test_package_fingerprint_follows_code_and_data_but_not_bytecode(tmp_path: Path) -> None:
+    package = tmp_path / "tcpbook"
+    (package / "render").mkdir(parents=True)
+    (package / "scenarios.py").write_text("RTT = 0.1\n")
+    first = build_book.package_fingerprint(package)
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "scenarios.cpython-311.pyc").write_bytes(b"\0")
+    assert build_book.package_fingerprint(package) == first
+    (package / "render" / "ladder.py").write_text("WIDTH = 680\n")
+    second = build_book.package_fingerprint(package)
+    (package / "render" / "ladder.py").write_text("WIDTH = 700\n")
+    assert len({first, second, build_book.package_fingerprint(package)}) == 3
+
+
+def test_a_changed_package_rereads_every_page_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Env:
+        found_docs = {"intro", "chapters/01-handshake", "chapters/05-teardown"}
+
+    env, fingerprint = Env(), ["one"]
+    monkeypatch.setattr(build_book, "package_fingerprint", lambda: fingerprint[0])
+    reread = build_book._reread_every_page_when_the_package_changed
+    # a first build reads the changed page anyway; the others are added
+    assert reread(None, env, set(), {"chapters/01-handshake"}, set()) == ["chapters/05-teardown", "intro"]
+    assert reread(None, env, set(), set(), set()) == []  # the same package: nothing more
+    fingerprint[0] = "two"  # tcpbook changed, no chapter did
+    assert reread(None, env, set(), set(), set()) == sorted(Env.found_docs)
