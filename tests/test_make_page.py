@@ -19,8 +19,10 @@ def test_make_page_builds_one_page_like_the_book() -> None:
     out = build_book.BUILD / "page" / "_build"
     html = (out / "html" / "chapters" / "01-handshake.html").read_text(encoding="utf-8")
     assert not (out / "html" / "chapters" / "02-syn-flood.html").exists()  # one page, not the book
-    # The book's configuration: its CSS, its vendored widget manager, and no third-party host.
-    assert "_static/tcpbook.css" in html and "vendor/html-manager/embed-amd.js" in html
+    # The book's configuration: its CSS, its explorers as plain HTML (no widget manager on a
+    # chapter page, build_book's _drop_per_page_js), and no third-party host.
+    assert "_static/tcpbook.css" in html and "tcpbook-static-explorer" in html
+    assert "vendor/html-manager/embed-amd.js" not in html
     external = re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)="((?:https?:)?//[^"]+)"', html)
     assert [u for u in external if "github.com/tcpbook" not in u] == []
     # Its numbers are computed: every {eval} of the page has a value, none shows as markup.

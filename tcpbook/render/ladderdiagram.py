@@ -631,12 +631,12 @@ class _Layout:
 def _draw(lay: _Layout) -> list[float]:
     """Paint one attempt; returns the moments whose labels found no room (empty: done)."""
     _draw_lanes(lay)
-    _draw_breaks(lay)
     _draw_states(lay)
     _draw_host_notes(lay)
     _draw_timers(lay)
     _draw_flood(lay)
     ends = _draw_arrows(lay)
+    _draw_breaks(lay)
     _draw_refused(lay, ends)
     crowded = _draw_labels(lay, ends)
     _draw_time_stamps(lay)
@@ -682,12 +682,20 @@ def _draw_title(lay: _Layout, name: str, x: float, y: float) -> None:
 
 
 def _draw_breaks(lay: _Layout) -> None:
-    """The labels of cut-out gaps, between the last two timelines (never on a lifeline)."""
+    """The labels of cut-out gaps, between the last two timelines (never on a lifeline).
+    Drawn after the arrows: a lost segment's ✗ near the cut keeps its place on its arrow,
+    so the label moves aside (left, right, up, down within the cut) to a free spot."""
     lanes = lay.plan.lanes
     x = (lay.xs[lanes[-2]] + lay.xs[lanes[-1]]) / 2 if len(lanes) > 1 else lay.xs[lanes[0]] + 80
+    spacing = abs(lay.xs[lanes[-1]] - lay.xs[lanes[-2]]) if len(lanes) > 1 else 80.0
     for (t0, t1, y0, y1, label) in lay.tmap.breaks:
         lay.registry["breaks"].append((t0, t1))
-        rect = lay.text_rect(label, x, (lay.y_units(y0) + lay.y_units(y1)) / 2, pad=0.25)
+        top, bottom = lay.y_units(y0), lay.y_units(y1)
+        centre = lay.text_rect(label, x, (top + bottom) / 2, pad=0.25)
+        room = max(0.0, (bottom - top - centre.h) / 2)
+        candidates = [lay.text_rect(label, x + dx * spacing, (top + bottom) / 2 + dy * room, pad=0.25)
+                      for dy in (0.0, -1.0, 1.0) for dx in (0.0, -0.12, 0.12, -0.22, 0.22)]
+        rect = lay.board.first_free(candidates) or centre
         lay.put_text(rect, label, size=SIZE, colour=style.INK_SOFT, italic=True,
                      gid=f"break-{len(lay.registry['breaks'])}", box=Box(style.PILL, pad=0.25, alpha=0.95))
 

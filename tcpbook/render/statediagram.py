@@ -124,10 +124,14 @@ def _circled(n: int) -> str:
 
 
 def _step_text(numbers: list[int]) -> str:
-    """①②③ for a few steps, ②…⑦ for a run of retransmissions."""
-    if len(numbers) > 3 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+    """①②③ for a few steps, ②…⑦ for a run of retransmissions; many scattered steps (a
+    self-loop taken again and again between other arcs) as ③…(23) (10×), so one
+    busy arc never widens the whole diagram."""
+    if len(numbers) <= 3:
+        return "".join(_circled(n) for n in numbers)
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"{_circled(numbers[0])}…{_circled(numbers[-1])}"
-    return "".join(_circled(n) for n in numbers)
+    return f"{_circled(numbers[0])}…{_circled(numbers[-1])} ({len(numbers)}×)"
 
 
 def _check_endpoints(trace: Trace | None, endpoint: str | Sequence[str] | None) -> list[str]:
