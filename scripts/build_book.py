@@ -1,6 +1,14 @@
-"""Build the tcpbook HTML book into ``_build/html`` (this is ``make book``).
+"""Build the tcpbook HTML book into ``_build/html``, and its Chinese edition into
+``_build/html/zh`` (this is ``make book``).
 
-Steps, and why each is here:
+The Chinese edition (``zh/``) is a second Jupyter Book with the same pages: each page
+translates the prose and keeps the English page's code cells byte for byte
+(``scripts/translations.py`` checks that), so both editions run the same code and show
+the same computed numbers.  Its ``_config.yml`` is written from the English one here
+(:func:`write_zh_config`), so the two never drift apart.  The two builds run side by
+side, one per core.
+
+Steps, and why each is here (for each edition):
 
 1. **Every page listed in ``_toc.yml`` must exist.**  A missing chapter fails the build
    with its name; nothing is skipped silently.
@@ -37,7 +45,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import downloads  # scripts/downloads.py: the plain .ipynb of every page
@@ -47,11 +57,54 @@ from downloads import number_cells
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
-NOTEBOOKS = HTML / "_downloads" / "notebooks"
+NOTEBOOKS = HTML / "_downloads" / "notebooks"  # the English edition's
 REPORT = BUILD / "build-report.json"
-LOG = BUILD / "build.log"
+LOG = BUILD / "build.log"  # the English build's; the Chinese one logs to build-zh.log
 VENV = ROOT / ".venv"
 KERNEL_DIR = VENV / "share" / "jupyter"
+ZH_SOURCE = ROOT / "zh"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language edition of the book.
+
+    ``source`` holds its ``_config.yml``, ``_toc.yml`` and pages; jupyter-book builds it
+    under ``output/_build`` (``html``, ``.doctrees``, ``inline-values.json``), and its
+    pages are published in ``html``.  The English edition is built in place; the
+    Chinese one is built in ``_build/zh`` and copied into ``_build/html/zh``.
+    """
+
+    lang: str
+    source: Path
+    output: Path
+    html: Path
+    label: str  # its name in the language switch
+
+    @property
+    def build_dir(self) -> Path:
+        return self.output / "_build"
+
+    @property
+    def built_html(self) -> Path:
+        return self.build_dir / "html"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.html / "_downloads" / "notebooks"
+
+    @property
+    def log(self) -> Path:
+        return BUILD / ("build.log" if self.lang == "en" else f"build-{self.lang}.log")
+
+    @property
+    def inline_values(self) -> Path:
+        return self.build_dir / INLINE_VALUES
+
+
+EN = Edition("en", ROOT, ROOT, HTML, "English")
+ZH = Edition("zh", ZH_SOURCE, BUILD / "zh", HTML / "zh", "中文")
+EDITIONS = (EN, ZH)
 
 # Sphinx prints "path:line: WARNING: text" (and ERROR/CRITICAL); myst-nb execution
 # failures come as warnings too.  We count them from the log so the tests can assert 0.
@@ -77,21 +130,23 @@ def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
     return pages
 
 
-def source_of(docname: str) -> Path | None:
-    """The source file of a docname (``.md`` or ``.ipynb``), or None when it is missing."""
+def source_of(docname: str, source: Path = ROOT) -> Path | None:
+    """The source file of a docname (``.md`` or ``.ipynb``) in the book folder ``source``, or
+    None when it is missing."""
     for suffix in (".md", ".ipynb"):
-        path = ROOT / f"{docname}{suffix}"
+        path = source / f"{docname}{suffix}"
         if path.is_file():
             return path
     return None
 
 
-def check_sources(pages: list[str]) -> list[Path]:
-    missing = [page for page in pages if source_of(page) is None]
+def check_sources(pages: list[str], source: Path = ROOT) -> list[Path]:
+    missing = [page for page in pages if source_of(page, source) is None]
     if missing:
-        listing = "\n  ".join(f"{page}.md" for page in missing)
-        raise SystemExit(f"build_book: _toc.yml lists pages that do not exist:\n  {listing}\nrefusing to build a book with holes.")
-    return [source_of(page) for page in pages]  # type: ignore[misc]
+        listing = "\n  ".join(f"{(source / page).relative_to(ROOT)}.md" for page in missing)
+        raise SystemExit(f"build_book: {(source / '_toc.yml').relative_to(ROOT)} lists pages that do not exist:\n"
+                         f"  {listing}\nrefusing to build a book with holes.")
+    return [source_of(page, source) for page in pages]  # type: ignore[misc]
 
 
 # Run by the book's kernels at start-up: matplotlib figures reach the page as legible
@@ -120,8 +175,11 @@ def ensure_kernel() -> None:
     spec.write_text(json.dumps(kernel, indent=1) + "\n")
 
 
-def book_env() -> dict[str, str]:
+def book_env(lang: str = "en") -> dict[str, str]:
+    """The environment of a build's kernels: static explorers, this venv's kernel, and the
+    edition's language (``TCPBOOK_LANG``: the explorers' controls and readouts speak it)."""
     env = dict(os.environ)
+    env["TCPBOOK_LANG"] = lang
     # Static explorers (precomputed frames) for the published book.  TCPBOOK_BUILD_STATIC=0
     # builds a quicker book with live explorers, for tests that check other things.
     env["TCPBOOK_STATIC"] = os.environ.get("TCPBOOK_BUILD_STATIC", "1")
@@ -133,7 +191,8 @@ def book_env() -> dict[str, str]:
     return env
 
 
-STATIC_DIGEST = BUILD / "static-digest.txt"
+def static_digest_file(edition: Edition) -> Path:
+    return edition.build_dir / "static-digest.txt"
 
 
 def static_digest() -> str:
@@ -147,41 +206,115 @@ def static_digest() -> str:
     return h.hexdigest()
 
 
-def run_jupyter_book() -> tuple[int, list[str], float]:
-    """Run the Sphinx build, streaming its output to the terminal and to _build/build.log."""
-    BUILD.mkdir(exist_ok=True)
+def jupyter_book_command(edition: Edition) -> list[str]:
     jb = VENV / "bin" / "jupyter-book"
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(edition.source), "-W", "-n", "--keep-going"]
+    if edition.output != edition.source:
+        cmd += ["--path-output", str(edition.output)]
     # Sphinx re-copies _static/ and re-stamps the pages' ?v= checksums only when it rewrites
     # pages; after a change to _static/ alone, rewrite them all (execution stays cached).
-    digest = static_digest()
-    if not STATIC_DIGEST.is_file() or STATIC_DIGEST.read_text() != digest:
+    digest_file = static_digest_file(edition)
+    if not digest_file.is_file() or digest_file.read_text() != static_digest():
         cmd.append("--all")
-    print("build_book:", " ".join(cmd), flush=True)
+    return cmd
+
+
+def run_jupyter_book(edition: Edition = EN, prefix: str = "") -> tuple[int, list[str], float]:
+    """Run one edition's Sphinx build, streaming its output (each line after ``prefix``) to
+    the terminal and to its log (_build/build.log, _build/build-zh.log)."""
+    BUILD.mkdir(exist_ok=True)
+    edition.output.mkdir(parents=True, exist_ok=True)
+    cmd = jupyter_book_command(edition)
+    digest = static_digest()
+    print(f"{prefix}build_book:", " ".join(cmd), flush=True)
     start = time.perf_counter()
     warnings: list[str] = []
-    with LOG.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=book_env(), stdout=subprocess.PIPE,
+    with edition.log.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=book_env(edition.lang), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
         for line in proc.stdout:
-            sys.stdout.write(line)
+            sys.stdout.write(prefix + line)
             log.write(line)
             plain = ANSI_RE.sub("", line).rstrip()
             if WARNING_RE.search(plain) and "warnings" not in plain.lower().split(":")[0]:
                 warnings.append(plain)
         code = proc.wait()
+    sys.stdout.flush()
     if code == 0:
-        STATIC_DIGEST.write_text(digest)
+        static_digest_file(edition).write_text(digest)
     return code, warnings, time.perf_counter() - start
 
 
-def stabilise_source_notebooks() -> None:
+def run_both(editions: tuple[Edition, ...]) -> dict[str, tuple[int, list[str], float]]:
+    """Build the editions side by side (one jupyter-book per core; each runs its chapters'
+    kernels one after the other), their output lines marked ``[en]`` and ``[zh]``."""
+    results: dict[str, tuple[int, list[str], float]] = {}
+
+    def one(edition: Edition) -> None:
+        try:
+            results[edition.lang] = run_jupyter_book(edition, f"[{edition.lang}] ")
+        except Exception as exc:  # noqa: BLE001 - reported as that edition's failure
+            results[edition.lang] = (1, [f"ERROR: build_book: {type(exc).__name__}: {exc}"], 0.0)
+
+    threads = [threading.Thread(target=one, args=(e,)) for e in editions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+# --- the Chinese edition's configuration ------------------------------------------------
+# Everything as in the English _config.yml except what makes it Chinese.  Written by
+# every build, so a change to the English configuration reaches the Chinese book; the
+# tests check that the committed zh/_config.yml is what this writes.
+ZH_CONFIG_HEADER = """\
+# 中文版的配置 — written by scripts/build_book.py (write_zh_config) from the English
+# _config.yml: do not edit here; change ../_config.yml, or the overrides in build_book.py.
+"""
+
+
+def zh_config() -> dict:
+    """The English configuration, with the Chinese title, language, search and footer."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = "TCP 连接管理：模拟与图解"
+    config["author"] = "tcpbook 作者"
+    config["exclude_patterns"] = [p for p in config.get("exclude_patterns", []) if p != "zh"]
+    config["html"]["extra_footer"] = (
+        "<p>本书中的每一幅图、每一个数字都由 <code>tcpbook</code> 模拟器在构建时计算得出。"
+        "页面可离线使用：不从其他网站加载任何脚本、样式或字体。</p>\n")
+    config["repository"]["path_to_book"] = "zh"  # launch buttons (Binder) open zh/chapters/…
+    config["sphinx"]["local_extensions"] = {"build_book": "../scripts/"}  # relative to this file's folder
+    sphinx_config = config["sphinx"]["config"]
+    sphinx_config["language"] = "zh_CN"      # the theme's own words (搜索, 目录 …) in Chinese
+    sphinx_config["html_search_language"] = "zh"  # the search index is segmented by jieba
+    return config
+
+
+def write_zh_config() -> Path:
+    path = ZH_SOURCE / "_config.yml"
+    text = ZH_CONFIG_HEADER + yaml.safe_dump(zh_config(), allow_unicode=True, sort_keys=False, width=100)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def publish(edition: Edition) -> None:
+    """Copy an edition built outside ``_build/html`` into its place there."""
+    if edition.built_html == edition.html or not edition.built_html.is_dir():
+        return
+    if edition.html.exists():
+        shutil.rmtree(edition.html)
+    shutil.copytree(edition.built_html, edition.html)
+
+
+def stabilise_source_notebooks(html_dir: Path = HTML) -> None:
     """The same for the .ipynb copies jupyter-book publishes under ``_sources/``."""
     import nbformat  # noqa: PLC0415
 
     address = re.compile(r" at 0x[0-9a-f]+>")  # default reprs name a memory address
-    for path in sorted((HTML / "_sources").rglob("*.ipynb")):
+    for path in sorted((html_dir / "_sources").rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         number_cells(nb)
         for cell in nb.cells:
@@ -195,8 +328,20 @@ def stabilise_source_notebooks() -> None:
 NOTE_MARK = "tcpbook-notebook-note"
 
 
-def link_notebook(page_html: Path, notebook: Path, wheel: Path) -> None:
-    """Add the notebook to the page's download menu and a note at the top of the article."""
+NOTEBOOK_NOTE = {
+    "en": ('Run this chapter yourself: download it as a notebook (<a href="{href}" download="{name}">{name}</a>) '
+           'for Jupyter or Colab — its first cell installs tcpbook (also published here as a '
+           '<a href="{wheel}">wheel</a>) — or use the launch button (rocket) above to open it live in Binder.'),
+    "zh": ('亲手运行本章：把它下载为笔记本（<a href="{href}" download="{name}">{name}</a>），在 Jupyter 或 Colab '
+           '中打开——第一个单元格会安装 tcpbook（本站也提供它的 <a href="{wheel}">wheel 安装包</a>）；'
+           '或者点击上方的启动按钮（火箭图标），在 Binder 中在线运行。'),
+}
+NOTEBOOK_TITLE = {"en": "Download as a Jupyter notebook", "zh": "下载为 Jupyter 笔记本"}
+
+
+def link_notebook(page_html: Path, notebook: Path, wheel: Path, lang: str = "en") -> None:
+    """Add the notebook to the page's download menu and a note (in the page's language) at
+    the top of the article."""
     text = page_html.read_text(encoding="utf-8")
     if NOTE_MARK in text:
         return
@@ -204,7 +349,7 @@ def link_notebook(page_html: Path, notebook: Path, wheel: Path) -> None:
     name = html.escape(notebook.name)
     item = (
         f'<li><a href="{href}" download="{name}" class="btn btn-sm btn-download-notebook-button dropdown-item" '
-        f'title="Download as a Jupyter notebook" data-bs-placement="left" data-bs-toggle="tooltip">'
+        f'title="{NOTEBOOK_TITLE[lang]}" data-bs-placement="left" data-bs-toggle="tooltip">'
         f'<span class="btn__icon-container"><i class="fas fa-book"></i></span>'
         f'<span class="btn__text-container">.ipynb</span></a></li>'
     )
@@ -213,12 +358,7 @@ def link_notebook(page_html: Path, notebook: Path, wheel: Path) -> None:
     if menu:
         text = text[: menu.end(1)] + item + text[menu.end(1):]
     wheel_href = html.escape(os.path.relpath(wheel, page_html.parent).replace(os.sep, "/"))
-    note = (
-        f'<p class="{NOTE_MARK}">Run this chapter yourself: download it as a notebook '
-        f'(<a href="{href}" download="{name}">{name}</a>) for Jupyter or Colab — its first cell '
-        f'installs tcpbook (also published here as a <a href="{wheel_href}">wheel</a>) — or use the '
-        f'launch button (rocket) above to open it live in Binder.</p>'
-    )
+    note = f'<p class="{NOTE_MARK}">' + NOTEBOOK_NOTE[lang].format(href=href, name=name, wheel=wheel_href) + "</p>"
     article = re.search(r'(<article class="bd-article"[^>]*>\s*)', text)
     if article is None:
         raise SystemExit(f"build_book: no <article> in {page_html}; the theme changed, update link_notebook()")
@@ -247,6 +387,33 @@ def fix_accessible_names(page_html: Path) -> None:
         fixed = pattern.sub(replacement, fixed)
     if fixed != text:
         page_html.write_text(fixed, encoding="utf-8")
+
+
+# --- every page links to its counterpart in the other edition ----------------------------
+SWITCH_MARK = "tcpbook-language-switch"
+
+
+def link_other_edition(page_html: Path, docname: str, here: Edition, other: Edition) -> None:
+    """A link to the same page in the other edition, at the top of the article's header
+    buttons (beside the download menu), and a ``<link rel="alternate" hreflang>`` for
+    search engines and browsers (idempotent)."""
+    text = page_html.read_text(encoding="utf-8")
+    if SWITCH_MARK in text:
+        return
+    target = other.html / f"{docname}.html"
+    href = html.escape(os.path.relpath(target, page_html.parent).replace(os.sep, "/"))
+    hreflang = "zh-CN" if other.lang == "zh" else other.lang
+    title = "阅读本页的中文版" if other.lang == "zh" else "Read this page in English"
+    button = (f'<a class="btn btn-sm {SWITCH_MARK}" href="{href}" hreflang="{hreflang}" lang="{hreflang}" '
+              f'title="{title}">{other.label}</a>')
+    buttons = re.search(r'(<div class="article-header-buttons">\s*)', text)
+    head = text.find("</head>")
+    if buttons is None or head < 0:
+        raise SystemExit(f"build_book: no header buttons in {page_html}; the theme changed, update link_other_edition()")
+    text = text[: buttons.end(1)] + button + text[buttons.end(1):]
+    alternate = f'<link rel="alternate" hreflang="{hreflang}" href="{href}">\n'
+    text = text[:head] + alternate + text[head:]
+    page_html.write_text(text, encoding="utf-8")
 
 
 WHEELS = HTML / "_downloads"
@@ -278,20 +445,19 @@ def install_requirement(config_path: Path = ROOT / "_config.yml") -> str:
     return f"tcpbook @ git+{repo['url'].rstrip('/')}.git@{repo.get('branch', 'main')}"
 
 
-def write_downloads(pages: list[str], sources: list[Path]) -> None:
-    """The wheel, and a plain notebook of every built page linked from the page."""
-    wheel = build_wheel()
-    install = downloads.install_cell_source(install_requirement(), wheel.name)
-    values_path = BUILD / INLINE_VALUES
+def write_downloads(pages: list[str], sources: list[Path], wheel: Path, edition: Edition = EN) -> None:
+    """A plain notebook of every built page of an edition, linked from the page."""
+    install = downloads.install_cell_source(install_requirement(), wheel.name, language=edition.lang)
+    values_path = edition.inline_values
     values = json.loads(values_path.read_text(encoding="utf-8")) if values_path.is_file() else {}
     index = downloads.BookIndex.from_sources(dict(zip(pages, sources)))
     for page, source in zip(pages, sources):
-        page_html = HTML / f"{page}.html"
+        page_html = edition.html / f"{page}.html"
         if page_html.is_file():
-            notebook = NOTEBOOKS / downloads.notebook_name(page)
+            notebook = edition.notebooks / downloads.notebook_name(page)
             downloads.write_notebook(source, notebook, docname=page, index=index,
                                      values=values.get(page, {}), install=install)
-            link_notebook(page_html, notebook, wheel)
+            link_notebook(page_html, notebook, wheel, edition.lang)
 
 
 def page_weight(page_html: Path) -> dict[str, int]:
@@ -307,58 +473,80 @@ def page_weight(page_html: Path) -> dict[str, int]:
     return {"html": len(text.encode()), "images": images, "total": len(text.encode()) + images}
 
 
+def finish_edition(edition: Edition, pages: list[str], sources: list[Path], code: int, wheel: Path | None) -> dict:
+    """After an edition's Sphinx build: publish it, stabilise its notebooks, write its
+    downloads, fix accessible names; return its part of the report."""
+    publish(edition)
+    built = [page for page in pages if (edition.html / f"{page}.html").is_file()]
+    if (code == 0 or built) and wheel is not None:
+        stabilise_source_notebooks(edition.html)
+        write_downloads(pages, sources, wheel, edition)
+    weights = {page: page_weight(edition.html / f"{page}.html") for page in built}
+    return {"pages": pages, "built": built, "missing_html": [p for p in pages if p not in built], "page_weights": weights}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clean", action="store_true", help="remove _build first (a build from scratch)")
+    parser.add_argument("--edition", choices=("both", "en", "zh"), default="both",
+                        help="which edition to build (default both; one alone is quicker while writing)")
     args = parser.parse_args(argv)
     if args.clean and BUILD.exists():
         shutil.rmtree(BUILD)
 
-    pages = toc_pages()
-    sources = check_sources(pages)
+    editions = tuple(e for e in EDITIONS if args.edition in ("both", e.lang))
+    write_zh_config()
+    pages = {e.lang: toc_pages(e.source / "_toc.yml") for e in editions}
+    sources = {e.lang: check_sources(pages[e.lang], e.source) for e in editions}
     ensure_kernel()
     REPORT.unlink(missing_ok=True)
-    code, warnings, seconds = run_jupyter_book()
+    start = time.perf_counter()
+    results = run_both(editions)
+    wall = time.perf_counter() - start
 
-    built, missing_html = [], []
-    for page in pages:
-        (built if (HTML / f"{page}.html").is_file() else missing_html).append(page)
-
-    if code == 0 or built:
-        stabilise_source_notebooks()
-        write_downloads(pages, sources)
-
+    wheel = build_wheel() if any(code == 0 for code, _, _ in results.values()) or HTML.exists() else None
+    parts = {e.lang: finish_edition(e, pages[e.lang], sources[e.lang], results[e.lang][0], wheel) for e in editions}
+    if len(editions) == 2:
+        for here, other in ((EN, ZH), (ZH, EN)):
+            for page in parts[here.lang]["built"]:
+                if page in parts[other.lang]["built"]:
+                    link_other_edition(here.html / f"{page}.html", page, here, other)
     if HTML.exists():
         for page_html in sorted(HTML.rglob("*.html")):
             if "_static" not in page_html.parts:
                 fix_accessible_names(page_html)
-    weights = {page: page_weight(HTML / f"{page}.html") for page in built}
     shared = sum(p.stat().st_size for p in (HTML / "_static").rglob("*") if p.is_file()) if HTML.exists() else 0
-    report = {
-        "returncode": code,
-        "warnings": warnings,
-        "warning_count": len(warnings),
-        "seconds": round(seconds, 1),
-        "pages": pages,
-        "built": built,
-        "missing_html": missing_html,
-        "page_weights": weights,
-        "static_bytes": shared,
-        "command": "jupyter-book build . -W -n --keep-going",
-    }
-    REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
-    print(f"\nbuild_book: jupyter-book exited {code} after {seconds:.1f} s with {len(warnings)} warning(s)")
-    print(f"{'page':40} {'html KiB':>9} {'images KiB':>11} {'total KiB':>10}")
-    for page, w in weights.items():
-        print(f"{page:40} {w['html'] / 1024:9.0f} {w['images'] / 1024:11.0f} {w['total'] / 1024:10.0f}")
-    print(f"shared _static/ (theme, vendored widget manager): {shared / 1024:.0f} KiB, loaded once and cached")
-    for w in warnings:
-        print("  warning:", w)
-    if code != 0 or warnings or missing_html:
-        print(f"build_book: FAILED (see {LOG.relative_to(ROOT)})", file=sys.stderr)
-        return code or 1
-    print(f"build_book: open {(HTML / 'index.html').relative_to(ROOT)}")
+    def part(edition: Edition) -> dict:
+        code, warnings, seconds = results[edition.lang]
+        return {"returncode": code, "warnings": warnings, "warning_count": len(warnings), "seconds": round(seconds, 1),
+                **parts[edition.lang], "command": " ".join(["jupyter-book", *jupyter_book_command(edition)[1:]])}
+
+    report: dict = part(EN) if EN in editions else {}
+    report["editions"] = {e.lang: part(e) for e in editions}
+    report["wall_seconds"] = round(wall, 1)
+    report["static_bytes"] = shared
+    REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    failed = False
+    for edition in editions:
+        info = report["editions"][edition.lang]
+        print(f"\nbuild_book [{edition.lang}]: jupyter-book exited {info['returncode']} after {info['seconds']:.1f} s "
+              f"with {info['warning_count']} warning(s)")
+        print(f"{'page':40} {'html KiB':>9} {'images KiB':>11} {'total KiB':>10}")
+        for page, w in info["page_weights"].items():
+            print(f"{page:40} {w['html'] / 1024:9.0f} {w['images'] / 1024:11.0f} {w['total'] / 1024:10.0f}")
+        for w in info["warnings"]:
+            print("  warning:", w)
+        if info["returncode"] != 0 or info["warnings"] or info["missing_html"]:
+            print(f"build_book: the {edition.label} edition FAILED (see {edition.log.relative_to(ROOT)})", file=sys.stderr)
+            failed = True
+    print(f"shared _static/ (theme, vendored scripts): {shared / 1024:.0f} KiB, loaded once and cached")
+    print(f"build_book: both builds took {wall:.1f} s side by side")
+    if failed:
+        return 1
+    print(f"build_book: open {(HTML / 'index.html').relative_to(ROOT)}" +
+          (f" and {(ZH.html / 'index.html').relative_to(ROOT)}" if ZH in editions else ""))
     return 0
 
 
@@ -582,6 +770,29 @@ def _reread_every_page_when_the_package_changed(app, env, added, changed, remove
     return sorted(env.found_docs - set(added) - set(changed))
 
 
+# --- Chinese text: a line break between two Chinese characters is not a space -----------
+# Markdown joins the lines of a paragraph with a space; between Chinese characters the
+# browser shows that space as a gap.  The Chinese edition's translators keep paragraphs
+# on one line, and this joins the lines of any paragraph that was wrapped anyway.
+_CJK_CHARS = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_LINE_BREAK = re.compile(f"(?<=[{_CJK_CHARS}])\n(?=[{_CJK_CHARS}])")
+
+
+def _join_chinese_lines(app, doctree) -> None:  # noqa: ANN001 - a Sphinx callback
+    """On the Chinese edition's pages, drop line breaks between two Chinese characters."""
+    if not str(app.config.language or "").startswith("zh"):
+        return
+    from docutils import nodes  # noqa: PLC0415
+
+    for node in list(doctree.findall(nodes.Text)):
+        if isinstance(node.parent, (nodes.literal_block, nodes.literal, nodes.raw, nodes.math, nodes.math_block)):
+            continue
+        text = str(node)
+        joined = _CJK_LINE_BREAK.sub("", text)
+        if joined != text:
+            node.parent.replace(node, nodes.Text(joined))
+
+
 def setup(app) -> dict:  # noqa: ANN001
     """Sphinx entry point: keep the vendored widget scripts off pages that do not need
     them, math typeset by the vendored KaTeX, every script on a page once, short tcpbook
@@ -597,6 +808,7 @@ def setup(app) -> dict:  # noqa: ANN001
     app.connect("html-page-context", _dedupe_scripts, priority=999)
     app.connect("missing-reference", _resolve_short_tcpbook_refs)
     app.connect("env-get-outdated", _reread_every_page_when_the_package_changed)
+    app.connect("doctree-read", _join_chinese_lines)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -34,30 +34,43 @@ INSTALL_MARK = "tcpbook-install-cell"
 INSTALL_ENV = "TCPBOOK_INSTALL"
 
 
-def install_cell_source(requirement: str, wheel_name: str) -> str:
+def install_cell_source(requirement: str, wheel_name: str, language: str = "en") -> str:
     """The first cell of every downloaded notebook.
 
     ``requirement`` is what pip installs by default (``tcpbook @ git+https://…@main``);
     ``wheel_name`` names the wheel published with the book, for readers without git.
-    It installs nothing that tcpbook does not depend on.
+    It installs nothing that tcpbook does not depend on.  ``language`` ("en" or "zh") is
+    the edition's: the cell sets ``TCPBOOK_LANG`` so the explorers speak the page's language.
     """
-    return f'''# {INSTALL_MARK}: run this cell first.  It installs tcpbook, the simulator behind every
+    if language == "zh":
+        intro = f"""# {INSTALL_MARK}：请先运行这个单元格。它在缺少 tcpbook 时（Colab、新装的 Jupyter）安装它——
+# 本章的每一幅图、每一个数字都由这个模拟器算出。离线或没有 git 时，把环境变量
+# {INSTALL_ENV} 设为随本书发布的 wheel 安装包（{wheel_name}）。"""
+        dot_note = ("状态图需要 graphviz 的 `dot` 程序：apt-get install graphviz"
+                    "（Colab 已自带）、brew install graphviz 或 conda install graphviz。")
+        installing = "正在安装"
+    else:
+        intro = f"""# {INSTALL_MARK}: run this cell first.  It installs tcpbook, the simulator behind every
 # figure and number of this chapter, when it is missing (Colab, a fresh Jupyter).  Offline
-# or without git, set {INSTALL_ENV} to the wheel published with the book ({wheel_name}).
+# or without git, set {INSTALL_ENV} to the wheel published with the book ({wheel_name})."""
+        dot_note = ("The state diagrams need graphviz's `dot` program: apt-get install graphviz "
+                    "(Colab has it), brew install graphviz, or conda install graphviz.")
+        installing = "installing"
+    return f'''{intro}
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 
+os.environ["TCPBOOK_LANG"] = "{language}"  # the explorers' controls and readouts in this edition's language
 if importlib.util.find_spec("tcpbook") is None:
     requirement = os.environ.get("{INSTALL_ENV}") or "{requirement}"
-    print("installing", requirement, "...")
+    print("{installing}", requirement, "...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
     importlib.invalidate_caches()
 if shutil.which("dot") is None:
-    print("The state diagrams need graphviz's `dot` program: apt-get install graphviz "
-          "(Colab has it), brew install graphviz, or conda install graphviz.")
+    print("{dot_note}")
 try:  # Colab shows ipywidgets (the explorers) only with its custom widget manager.
     from google.colab import output
 

@@ -48,6 +48,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .errors import ParameterError
+from .i18n import control_help, control_label, resolve, tr
 from .render import style
 from .render.export import figure_bytes
 from .render.figurehtml import compact_svg, svg_figure_html
@@ -84,22 +85,26 @@ class Control:
     menu: bool = False  # a Dropdown rather than ToggleButtons
     help: str = ""  # empty: the parameter's own help (tcpbook.params.Param.help)
 
-    def label(self, value: Any) -> str:
+    def label(self, value: Any, lang: str = "en") -> str:
+        """How ``value`` reads on the control, in ``lang``."""
         if value in self.labels:
-            return self.labels[value]
+            return tr(self.labels[value], lang)
         if isinstance(value, bool):
-            return "on" if value else "off"
+            return tr("on" if value else "off", lang)
+        if self.name == "closer":
+            return tr(str(value), lang)
         return str(value)
 
-    def static_control(self) -> StaticControl:
+    def static_control(self, lang: str = "en") -> StaticControl:
         """This control in a static explorer: a slider over the grid's values (a menu, or
         buttons, for a choice), set to the default."""
         kind = "slider" if self.kind in ("float", "int") else "menu" if self.menu else "buttons"
-        return StaticControl(self.name, tuple(self.label(v) for v in self.grid), self.grid.index(self.default), kind,
-                             self.help)
+        return StaticControl(control_label(self.name, lang), tuple(self.label(v, lang) for v in self.grid),
+                             self.grid.index(self.default), kind, control_help(self.name, self.help, lang))
 
-    def live_widget(self, value: Any) -> widgets.ValueWidget:
-        common = {"description": self.name, "style": {"description_width": "initial"}, "tooltip": self.help}
+    def live_widget(self, value: Any, lang: str = "en") -> widgets.ValueWidget:
+        common = {"description": control_label(self.name, lang), "style": {"description_width": "initial"},
+                  "tooltip": control_help(self.name, self.help, lang)}
         if self.kind == "float":
             lo, hi, step = self.live_range or (0.0, 1.0, 0.05)
             return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, continuous_update=False,
@@ -107,7 +112,7 @@ class Control:
         if self.kind == "int":
             lo, hi, step = self.live_range or (0, 10, 1)
             return widgets.IntSlider(value=value, min=int(lo), max=int(hi), step=int(step), continuous_update=False, **common)
-        options = [(self.label(v), v) for v in (self.choices or self.grid)]
+        options = [(self.label(v, lang), v) for v in (self.choices or self.grid)]
         if self.menu:
             return widgets.Dropdown(options=options, value=value, **common)
         common["style"] = {"description_width": "initial", "button_width": "72px"}
@@ -285,19 +290,22 @@ class Frame:
 
 
 def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg", ladder_options: dict[str, Any] | None = None,
-                 compact: bool = False, dot_svg: Callable[[str], bytes] | None = None) -> Frame:
-    """Draw both pictures and the summary of ``trace``.
+                 compact: bool = False, dot_svg: Callable[[str], bytes] | None = None, lang: str | None = None) -> Frame:
+    """Draw both pictures and the summary of ``trace`` (its words and alt texts in ``lang``,
+    by default the language in use: :func:`tcpbook.i18n.language`).
 
     graphviz runs as a separate process while matplotlib draws the ladder, so on a
     two-core machine the two pictures cost little more than the slower one.  ``dot_svg``
     (source -> SVG) replaces that process, e.g. by a live explorer's long-lived one.
     """
-    dot = state_diagram(trace, phase=phase)
+    lang = resolve(lang)
+    dot = state_diagram(trace, phase=phase, lang=lang)
+    state_alt = dot.alt
     if dot_svg is not None:
         svg = dot_svg(dot.source)
         image = ladder_svg(trace, **{"width": LADDER_WIDTH_IN, **(ladder_options or {})})
-        return Frame(compact_svg(svg) if compact else svg, image, "svg", outcome_summary(trace), alt_text(trace, "ladder"),
-                     dot.alt)
+        return Frame(compact_svg(svg) if compact else svg, image, "svg", outcome_summary(trace, lang=lang),
+                     alt_text(trace, "ladder", lang=lang), state_alt)
     proc = subprocess.Popen(["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
     proc.stdin.write(dot.source.encode())
@@ -318,8 +326,8 @@ def render_frame(trace: Trace, *, phase: str | None, ladder_format: str = "svg",
     if compact:
         svg = compact_svg(svg)
 
-    return Frame(svg, image, ladder_format, outcome_summary(trace), alt_text(trace, "ladder"),
-                 dot.alt)
+    return Frame(svg, image, ladder_format, outcome_summary(trace, lang=lang), alt_text(trace, "ladder", lang=lang),
+                 state_alt)
 
 
 # ------------------------------------------------------------------ live redrawing
@@ -452,14 +460,17 @@ def _static_default() -> bool:
 class Explorer:
     """An explorer: a scenario, its controls and the three views (see the module docstring).
 
-    ``Explorer(spec, static=..., **fixed)``: ``fixed`` parameters are passed to every
-    run; a fixed parameter that is also a control removes that control.  Call
-    :meth:`widget` (or just display the explorer) to get the ipywidgets tree.
+    ``Explorer(spec, static=..., lang=..., **fixed)``: ``fixed`` parameters are passed to
+    every run; a fixed parameter that is also a control removes that control.  ``lang``
+    (``"en"``, ``"zh"``; default the language in use, :func:`tcpbook.i18n.language`) is the
+    language of its controls, summary and alt texts.  Call :meth:`widget` (or just display
+    the explorer) to get the ipywidgets tree.
     """
 
-    def __init__(self, spec: ExplorerSpec, *, static: bool | None = None, **fixed: Any) -> None:
+    def __init__(self, spec: ExplorerSpec, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
         if static is not None and not isinstance(static, bool):
             raise ParameterError("static", static, "True, False or None (None: the TCPBOOK_STATIC environment variable)")
+        self.lang = resolve(lang)
         self.spec = spec
         self.static = _static_default() if static is None else static
         scenario = get_scenario(spec.scenario)
@@ -502,7 +513,7 @@ class Explorer:
     def frame(self, *, compact: bool = False, ladder_format: str = "svg", **values: Any) -> Frame:
         """Simulate and draw one frame (what a control change does in live mode)."""
         return render_frame(self.simulate(**values), phase=self.spec.phase, ladder_format=ladder_format,
-                            ladder_options=self.spec.ladder_options, compact=compact)
+                            ladder_options=self.spec.ladder_options, compact=compact, lang=self.lang)
 
     @property
     def static_controls(self) -> tuple[Control, ...]:
@@ -527,8 +538,13 @@ class Explorer:
 
         display(self.widget())
 
+    def title_html(self, note: str = "") -> str:
+        """The line above the controls: the explorer's title and the scenario it runs."""
+        return (f"<b>{escape(tr(self.spec.title, self.lang))}</b> — {tr('scenario', self.lang)} "
+                f"<code>{escape(self.spec.scenario)}</code>{note}")
+
     def _header(self, controls: Sequence[widgets.Widget], note: str = "") -> widgets.Widget:
-        title = widgets.HTML(f'<b>{self.spec.title}</b> — scenario <code>{self.spec.scenario}</code>{note}')
+        title = widgets.HTML(self.title_html(note))
         box = widgets.Box(list(controls), layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="4px 18px"))
         box.add_class("tcpbook-controls")
         return widgets.VBox([title, box])
@@ -536,10 +552,10 @@ class Explorer:
     def _live_frame(self, values: dict[str, Any]) -> Frame:
         """One live frame: the run of ``values``, laid out by the kernel's long-lived dot."""
         return render_frame(self.simulate(**values), phase=self.spec.phase, ladder_options=self.spec.ladder_options,
-                            compact=True, dot_svg=_LIVE_DOT.svg)
+                            compact=True, dot_svg=_LIVE_DOT.svg, lang=self.lang)
 
     def _build_live(self) -> widgets.Widget:
-        inputs = {c.name: c.live_widget(c.default) for c in self.controls}
+        inputs = {c.name: c.live_widget(c.default, self.lang) for c in self.controls}
         self.inputs = inputs
         frame = self._live_frame({c.name: c.default for c in self.controls})
         state = widgets.Image(value=frame.state_svg, format="svg+xml", layout=widgets.Layout(width="100%", height="auto"))
@@ -582,14 +598,20 @@ class Explorer:
             body.pop("params")
             digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
             if digest not in drawn:
-                frame = render_frame(trace, phase=self.spec.phase, ladder_options=self.spec.ladder_options, compact=True)
+                frame = render_frame(trace, phase=self.spec.phase, ladder_options=self.spec.ladder_options, compact=True,
+                                     lang=self.lang)
                 drawn[digest] = (frame.summary_html, frame.ladder_html(), frame.state_html())
             self.frames[point] = drawn[digest]
         indexed = {tuple(c.grid.index(v) for c, v in zip(controls, point)): html for point, html in self.frames.items()}
         live_only = [c.name for c in self.controls if len(c.grid) == 1]
-        note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>" if live_only else ""
-        title = f"<b>{escape(self.spec.title)}</b> — scenario <code>{escape(self.spec.scenario)}</code>{note}"
-        return StaticExplorer(title, [c.static_control() for c in controls], indexed, explorer=self)
+        if not live_only:
+            note = ""
+        elif self.lang == "zh":
+            note = f" <small>（在可运行的笔记本中还可以调节 {'、'.join(live_only)}）</small>"
+        else:
+            note = f" <small>(in a live notebook you can also change {', '.join(live_only)})</small>"
+        return StaticExplorer(self.title_html(note), [c.static_control(self.lang) for c in controls], indexed,
+                              explorer=self)
 
 
 def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Widget, error: widgets.Widget) -> widgets.Widget:
@@ -600,16 +622,18 @@ def stacked_body(lad: widgets.Widget, state: widgets.Widget, summary: widgets.Wi
     return body
 
 
-def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.Widget | StaticExplorer:
+def explore(name: str, *, static: bool | None = None, lang: str | None = None,
+            **fixed: Any) -> widgets.Widget | StaticExplorer:
     """The explorer called ``name`` ("handshake", "transfer", "teardown", "syn-flood") as a widget.
 
     ``fixed`` parameters are passed to every run (a fixed control disappears);
     ``static`` forces the static (precomputed, no kernel) or live mode, which by
-    default follows the ``TCPBOOK_STATIC`` environment variable.
+    default follows the ``TCPBOOK_STATIC`` environment variable; ``lang`` (``"en"`` or
+    ``"zh"``) the language of its words, by default :func:`tcpbook.i18n.language`.
     """
     if name not in SPECS:
         raise ParameterError("name", name, "one of " + ", ".join(SPECS))
-    explorer = Explorer(SPECS[name], static=static, **fixed)
+    explorer = Explorer(SPECS[name], static=static, lang=lang, **fixed)
     box = explorer.widget()
     box.explorer = explorer  # type: ignore[attr-defined]  # tests and authors can reach the object
     return box
@@ -618,47 +642,47 @@ def explore(name: str, *, static: bool | None = None, **fixed: Any) -> widgets.W
 class HandshakeExplorer(Explorer):
     """Loss or a drop rule, SYN and SYN,ACK retries, profile and seed → the handshake."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["handshake"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["handshake"], static=static, **fixed)
 
 
 class TransferExplorer(Explorer):
     """Bytes, MSS, loss, quick and delayed ACKs, and seed → a data transfer."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["transfer"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["transfer"], static=static, **fixed)
 
 
 class TeardownExplorer(Explorer):
     """Who closes first, the other side's delay, loss and TIME-WAIT → the teardown."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["teardown"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["teardown"], static=static, **fixed)
 
 
 class SynFloodExplorer(Explorer):
     """Attack rate, SYN backlog, SYN,ACK retries and SYN cookies → who still gets in."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["syn-flood"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["syn-flood"], static=static, **fixed)
 
 
 class FlowExplorer(Explorer):
     """Bytes, loss, congestion control, initial window and the reader's speed → a transfer's flights."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["flow-and-congestion"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["flow-and-congestion"], static=static, **fixed)
 
 
 class ProgramExitExplorer(Explorer):
     """Unread data, SO_LINGER and loss → what reaches the server when the client's program exits."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["program-exit"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["program-exit"], static=static, **fixed)
 
 
 class DeadPeerExplorer(Explorer):
     """Keepalive, sending, TCP_USER_TIMEOUT → when the client learns its peer's machine died."""
 
-    def __init__(self, *, static: bool | None = None, **fixed: Any) -> None:
-        super().__init__(SPECS["dead-peer"], static=static, **fixed)
+    def __init__(self, *, static: bool | None = None, lang: str | None = None, **fixed: Any) -> None:
+        super().__init__(lang=lang, spec=SPECS["dead-peer"], static=static, **fixed)

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tcpbook"
 # The package from the bottom up: each tier may import only from the tiers before it.
 TIERS: list[list[str]] = [
     ["errors", "vocabulary"],
-    ["params", "segment", "payload"],
+    ["params", "segment", "payload", "i18n"],
     ["ledger", "table", "profiles", "events", "simulator", "link"],
     ["textlog", "outcome"],
     ["trace"],

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import ParameterError
+from ..i18n import control_label, tr
 from ..profiles import get_profile
 from ..render import style
 from . import models
@@ -368,11 +369,11 @@ def loss_explorer(
     loss_slider = widgets.SelectionSlider(
         options=[(f"{x:.0%}", x) for x in losses],
         value=losses[min(2, len(losses) - 1)],
-        description="loss",
+        description=control_label("loss"),
         continuous_update=False,
     )
     retry_slider = widgets.SelectionSlider(
-        options=[(str(r), r) for r in retries], value=retries[-1], description="syn_retries", continuous_update=False
+        options=[(str(r), r) for r in retries], value=retries[-1], description=control_label("syn_retries"), continuous_update=False
     )
     image = widgets.Image(format="png")
     plot = LossExplorerPlot(trials=trials)
@@ -399,12 +400,13 @@ def _static_loss_explorer(losses: list[float], retries: list[int], trials: int, 
             plot.update(x, r, seed * 1000 + 10 * j + i)
             frames[(i, j)] = (plot.svg_html(),)
     controls = [
-        StaticControl("loss", tuple(f"{x:.0%}" for x in losses), min(2, len(losses) - 1), "slider",
-                      "probability that each segment is lost, in each direction"),
-        StaticControl("syn_retries", tuple(str(r) for r in retries), len(retries) - 1, "slider",
-                      "how many times the client retransmits its SYN"),
+        StaticControl(control_label("loss"), tuple(f"{x:.0%}" for x in losses), min(2, len(losses) - 1), "slider",
+                      tr("probability that each segment is lost, in each direction")),
+        StaticControl(control_label("syn_retries"), tuple(str(r) for r in retries), len(retries) - 1, "slider",
+                      tr("how many times the client retransmits its SYN")),
     ]
-    return StaticExplorer("<b>Loss and retries</b> — the geometric model against the fast path", controls, frames)
+    return StaticExplorer(f"<b>{tr('Loss and retries')}</b> — {tr('the geometric model against the fast path')}",
+                          controls, frames)
 
 
 def divergence_figure(rtt: float = 0.1, rto: float = 1.0, ax: Any = None) -> Figure:

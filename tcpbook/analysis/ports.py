@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 
 from ..book import entered
 from ..errors import ParameterError
+from ..i18n import tr
 from ..scenarios import simulate
 
 STATIC_ENV = "TCPBOOK_STATIC"
@@ -272,7 +273,7 @@ def reconnect_explorer(
     if static:
         return _static_reconnect_explorer(rates, modes, duration, holds, server_tw)
     rate_slider = widgets.SelectionSlider(options=[(f"{r:g}/s", r) for r in rates], value=rates[min(3, len(rates) - 1)],
-                                          description="connect() rate", continuous_update=False,
+                                          description=tr("connect() rate"), continuous_update=False,
                                           style={"description_width": "initial"})
     mode_buttons = widgets.ToggleButtons(options=modes, value=modes[0], description="TIME-WAIT",
                                          style={"description_width": "initial", "button_width": "13em"})
@@ -307,8 +308,9 @@ def _static_reconnect_explorer(rates: list[float], modes: list[str], duration: f
             frames[(i, j)] = (figure_html(fig),)
             plt.close(fig)  # a no-op for figures pyplot does not manage
     controls = [
-        StaticControl("connect() rate", tuple(f"{r:g}/s" for r in rates), min(3, len(rates) - 1), "slider",
-                      "connect() calls per second, each to the same server address and port"),
-        StaticControl("TIME-WAIT", tuple(modes), 0, "buttons", "which side closes first and so holds TIME-WAIT"),
+        StaticControl(tr("connect() rate"), tuple(f"{r:g}/s" for r in rates), min(3, len(rates) - 1), "slider",
+                      tr("connect() calls per second, each to the same server address and port")),
+        StaticControl("TIME-WAIT", tuple(modes), 0, "buttons", tr("which side closes first and so holds TIME-WAIT")),
     ]
-    return StaticExplorer("<b>Reconnecting at a steady rate</b> — ephemeral ports and TIME-WAIT", controls, frames)
+    return StaticExplorer(f"<b>{tr('Reconnecting at a steady rate')}</b> — {tr('ephemeral ports and TIME-WAIT')}",
+                          controls, frames)

@@ -226,6 +226,7 @@ def state_diagram(
     at: float | None = None,
     phase: str | Phase | None = None,
     loops: bool = True,
+    lang: str | None = None,
 ) -> StateDiagram:
     """Draw TCP's state diagram (RFC 9293 Figure 5) from the transition table.
 
@@ -236,7 +237,9 @@ def state_diagram(
     smallest of them that holds the run (``"all"`` without a trace).  ``loops``: write
     the self-loops (retransmissions) in their states.  Returns a
     :class:`StateDiagram` (a :class:`graphviz.Digraph`); Jupyter displays it,
-    ``.pipe("svg")`` or :func:`~tcpbook.render.export.write_diagram` saves it.
+    ``.pipe("svg")`` or :func:`~tcpbook.render.export.write_diagram` saves it.  ``lang``:
+    the language of its alt text (``.alt``; default the language in use,
+    :func:`tcpbook.i18n.language`) — the picture's own words are the protocol's, in English.
     """
     if trace is not None and not isinstance(trace, Trace):
         raise ParameterError("trace", type(trace).__name__, "a tcpbook Trace or None")
@@ -255,7 +258,7 @@ def state_diagram(
     _add_spine(dot, nodes)
     for edge in edges.values():
         dot.edge(edge.tail, edge.head, **_edge_attrs(edge, overlay, phase))
-    dot.alt = _alt(trace, phase, names)
+    dot.alt = _alt(trace, phase, names, lang)
     return dot
 
 
@@ -485,13 +488,13 @@ def _edge_attrs(edge: _Edge, overlay: _Overlay, phase: str) -> dict[str, str]:
     return attrs
 
 
-def _alt(trace: Trace | None, phase: str, names: list[str]) -> str:
+def _alt(trace: Trace | None, phase: str, names: list[str], lang: str | None = None) -> str:
     """The diagram's alt text: for a run, the path each endpoint took and how the run went;
     without one, Figure 5's arcs in words."""
     if trace is not None:
         from .summary import alt_text  # noqa: PLC0415 - summary is a sibling module of the same tier
 
-        return alt_text(trace, "state", phase=phase if phase != "all" else None)
+        return alt_text(trace, "state", phase=phase if phase != "all" else None, lang=lang)
     arcs = [a for a in FIGURE_5_ARCS if phase == "all" or a.phase.value == phase]
     words = "; ".join(f"{a.source} to {a.target} on {a.event}" + (f", sending {a.sends}" if a.sends else "") for a in arcs)
     return f"{_TITLES[phase]}, TCP's state diagram: {words}."

@@ -1,15 +1,97 @@
 """The outcome of a run in words: a few lines of HTML for the explorers and the chapters,
 and the alt text every picture of a run carries (:func:`alt_text`), so a reader who
-cannot see the picture hears the same story."""
+cannot see the picture hears the same story.
+
+Each speaks English or Chinese (``lang="en"``/``"zh"``; by default the language in use,
+:func:`tcpbook.i18n.language`); names of endpoints, states and errors stay as they are.
+"""
 
 from __future__ import annotations
 
 from html import escape
 
 from ..errors import ParameterError
+from ..i18n import resolve
 from ..trace import Trace
 from . import style
 from .lanes import fmt_duration
+
+# The sentences of the summary and the alt text, in each language.
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "served": "<b>{served} of {clients}</b> legitimate clients connected",
+        "first_last": "first at {first:.3f} s, last at {last:.3f} s",
+        "established": "{ok} <b>established</b> ({when})",
+        "not_established": "{bad} <b>not established</b>",
+        "only": " (only {names})",
+        "segments": "{segments} segments, <b>{retransmissions}</b> retransmitted, <b>{lost}</b> lost",
+        "bytes": "{delivered:,} of {sent:,} bytes delivered; MD5 digests {verdict} {mark}",
+        "match": "match",
+        "differ": "<b>differ</b>",
+        "final": "final: ",
+        "more": "… {n} more",
+        "ended": "run ended at {when}",
+        "synq": "SYN queue full: {dropped:,} SYNs dropped; SYN cookies sent {sent:,}, accepted {accepted:,}",
+        "sep": "; ",
+        "comma": ", ",
+        # alt text
+        "n_segments": "{n} segment{s}",
+        "lost": "{n} lost",
+        "retransmitted": "{n} retransmitted",
+        "spoofed": "{n:,} spoofed SYNs",
+        "clients_est": "{served} of {clients} clients ESTABLISHED",
+        "never_est": "{name} never ESTABLISHED",
+        "est_at": "{name} ESTABLISHED at {at:.3f} s",
+        "also_at": "{name} at {at:.3f} s",
+        "at_end": "at the end ",
+        "delivered": "{delivered:,} of {sent:,} bytes delivered, {same}",
+        "intact": "intact",
+        "damaged": "damaged",
+        "run_ends": "run ends at {at:.3f} s",
+        "ladder": "Ladder diagram{of}: {run}.",
+        "state": "State diagram{of}{part}: {paths}. {run}.",
+        "of": " of the {scenario} run",
+        "open": " (opening a connection)",
+        "close": " (closing a connection)",
+        "paren": " ({text})",
+    },
+    "zh": {
+        "served": "{clients} 个合法客户中 <b>{served} 个</b>连接成功",
+        "first_last": "最早 {first:.3f} s，最晚 {last:.3f} s",
+        "established": "{ok} <b>连接已建立</b>（{when}）",
+        "not_established": "{bad} <b>连接未建立</b>",
+        "only": "（仅 {names}）",
+        "segments": "{segments} 个报文段，<b>{retransmissions}</b> 个重传，<b>{lost}</b> 个丢失",
+        "bytes": "交付 {delivered:,} / {sent:,} 字节；MD5 摘要{verdict} {mark}",
+        "match": "一致",
+        "differ": "<b>不一致</b>",
+        "final": "最终状态：",
+        "more": "… 另有 {n} 个",
+        "ended": "运行结束于 {when}",
+        "synq": "SYN 队列已满：丢弃 {dropped:,} 个 SYN；发出 SYN cookie {sent:,} 个，被接受 {accepted:,} 个",
+        "sep": "；",
+        "comma": "，",
+        "n_segments": "{n} 个报文段",
+        "lost": "{n} 个丢失",
+        "retransmitted": "{n} 个重传",
+        "spoofed": "{n:,} 个伪造的 SYN",
+        "clients_est": "{clients} 个客户中 {served} 个进入 ESTABLISHED",
+        "never_est": "{name} 始终未进入 ESTABLISHED",
+        "est_at": "{name} 在 {at:.3f} s 进入 ESTABLISHED",
+        "also_at": "{name} 在 {at:.3f} s",
+        "at_end": "结束时 ",
+        "delivered": "交付 {delivered:,} / {sent:,} 字节，{same}",
+        "intact": "数据完整",
+        "damaged": "数据损坏",
+        "run_ends": "运行结束于 {at:.3f} s",
+        "ladder": "{of}时序图：{run}。",
+        "state": "{of}状态图{part}：{paths}。{run}。",
+        "of": "{scenario} 运行的",
+        "open": "（连接建立）",
+        "close": "（连接释放）",
+        "paren": "（{text}）",
+    },
+}
 
 
 def outcome_facts(trace: Trace) -> dict[str, object]:
@@ -31,11 +113,12 @@ def outcome_facts(trace: Trace) -> dict[str, object]:
     }
 
 
-def outcome_summary(trace: Trace) -> str:
+def outcome_summary(trace: Trace, *, lang: str | None = None) -> str:
     """A short HTML summary: established or not and when, retransmissions and losses,
     bytes delivered and whether the digests match, final states and errors."""
     if not isinstance(trace, Trace):
         raise ParameterError("trace", type(trace).__name__, "a tcpbook Trace")
+    say = PHRASES[resolve(lang)]
     facts = outcome_facts(trace)
     o = trace.outcome
     names = [n for n in (trace.endpoints or tuple(o.endpoints)) if n in facts["final"]]
@@ -47,39 +130,35 @@ def outcome_summary(trace: Trace) -> str:
     if len(names) > 2:
         clients = [n for n in names if n != "server"]
         served = [n for n in clients if est.get(n) is not None]
-        rows.append(f"<b>{len(served)} of {len(clients)}</b> legitimate clients connected")
+        rows.append(say["served"].format(served=len(served), clients=len(clients)))
         if served:
             times = [est[n] for n in served]
-            rows.append(f"first at {min(times):.3f} s, last at {max(times):.3f} s")
+            rows.append(say["first_last"].format(first=min(times), last=max(times)))
     elif len(done) == len(names) and names:
-        when = ", ".join(f"{_name(n, i)} {est[n]:.3f} s" for i, n in enumerate(names))
-        rows.append(f"{ok} <b>established</b> ({when})")
+        when = say["comma"].join(f"{_name(n, i)} {est[n]:.3f} s" for i, n in enumerate(names))
+        rows.append(say["established"].format(ok=ok, when=when))
     else:
-        rows.append(f"{bad} <b>not established</b>" + (f" (only {', '.join(done)})" if done else ""))
-    rows.append(
-        f"{facts['segments']} segments, <b>{facts['retransmissions']}</b> retransmitted, <b>{facts['lost']}</b> lost"
-    )
+        rows.append(say["not_established"].format(bad=bad) +
+                    (say["only"].format(names=say["comma"].join(done)) if done else ""))
+    rows.append(say["segments"].format(segments=facts["segments"], retransmissions=facts["retransmissions"],
+                                       lost=facts["lost"]))
     if o.bytes_sent or o.bytes_delivered:
-        mark = ok if o.digest_match else bad
-        rows.append(
-            f"{o.bytes_delivered:,} of {o.bytes_sent:,} bytes delivered; "
-            f"MD5 digests {'match' if o.digest_match else '<b>differ</b>'} {mark}"
-        )
+        rows.append(say["bytes"].format(delivered=o.bytes_delivered, sent=o.bytes_sent,
+                                        verdict=say["match"] if o.digest_match else say["differ"],
+                                        mark=ok if o.digest_match else bad))
     finals = []
     for i, n in enumerate(names[:6]):
         state, error = facts["final"][n]
         error_colour = style.text_colour(style.DROP, "#FFFFFF")
         finals.append(f"{_name(n, i)} {escape(state)}" + (f' <b style="color:{error_colour}">{escape(error)}</b>' if error else ""))
     if len(names) > 6:
-        finals.append(f"… {len(names) - 6} more")
-    rows.append("final: " + "; ".join(finals))
-    rows.append(f"run ended at {fmt_duration(o.end_time) if o.end_time else '0 s'}")
+        finals.append(say["more"].format(n=len(names) - 6))
+    rows.append(say["final"] + say["sep"].join(finals))
+    rows.append(say["ended"].format(when=fmt_duration(o.end_time) if o.end_time else "0 s"))
     stats = o.stats
     if "syn_dropped_syn_queue_full" in stats:
-        rows.append(
-            f"SYN queue full: {stats['syn_dropped_syn_queue_full']:,} SYNs dropped; "
-            f"SYN cookies sent {stats.get('cookies_sent', 0):,}, accepted {stats.get('cookies_accepted', 0):,}"
-        )
+        rows.append(say["synq"].format(dropped=stats["syn_dropped_syn_queue_full"], sent=stats.get("cookies_sent", 0),
+                                       accepted=stats.get("cookies_accepted", 0)))
     body = "".join(f"<li>{r}</li>" for r in rows)
     return (
         '<div class="tcpbook-summary" style="font-size:13px;line-height:1.45">'
@@ -103,7 +182,7 @@ def _shown(trace: Trace) -> list[str]:
     return [n for n in names if not n.startswith("spoofed") and n in trace.outcome.endpoints]
 
 
-def describe_run(trace: Trace) -> str:
+def describe_run(trace: Trace, *, lang: str | None = None) -> str:
     """The run in one sentence: ``3 segments; client ESTABLISHED at 0.100 s, server at 0.150 s; …``.
 
     Segments (how many lost and retransmitted), when each endpoint became ESTABLISHED,
@@ -112,56 +191,59 @@ def describe_run(trace: Trace) -> str:
     """
     if not isinstance(trace, Trace):
         raise ParameterError("trace", type(trace).__name__, "a tcpbook Trace")
+    say = PHRASES[resolve(lang)]
     facts = outcome_facts(trace)
     n = facts["segments"]
-    parts = [f"{n} segment{'s' if n != 1 else ''}"]
-    extra = [f"{facts['lost']} lost"] if facts["lost"] else []
+    parts = [say["n_segments"].format(n=n, s="s" if n != 1 else "")]
+    extra = [say["lost"].format(n=facts["lost"])] if facts["lost"] else []
     if facts["retransmissions"]:
-        extra.append(f"{facts['retransmissions']} retransmitted")
+        extra.append(say["retransmitted"].format(n=facts["retransmissions"]))
     if extra:
-        parts[0] += " (" + ", ".join(extra) + ")"
+        parts[0] += say["paren"].format(text=say["comma"].join(extra))
     spoofed = sum(1 for s in trace.segments if s.src.startswith("spoofed"))
     if spoofed:
-        parts.append(f"{spoofed:,} spoofed SYNs")
+        parts.append(say["spoofed"].format(n=spoofed))
     names = _shown(trace)
-    parts.append(_established_words(trace, names))
-    parts.append(_final_words(facts, names))
+    parts.append(_established_words(trace, names, say))
+    parts.append(_final_words(facts, names, say))
     o = trace.outcome
     if o.bytes_sent or o.bytes_delivered:
-        same = "intact" if o.digest_match else "damaged"
-        parts.append(f"{o.bytes_delivered:,} of {o.bytes_sent:,} bytes delivered, {same}")
-    parts.append(f"run ends at {o.end_time:.3f} s")
-    return "; ".join(p for p in parts if p)
+        same = say["intact"] if o.digest_match else say["damaged"]
+        parts.append(say["delivered"].format(delivered=o.bytes_delivered, sent=o.bytes_sent, same=same))
+    parts.append(say["run_ends"].format(at=o.end_time))
+    return say["sep"].join(p for p in parts if p)
 
 
-def _established_words(trace: Trace, names: list[str]) -> str:
+def _established_words(trace: Trace, names: list[str], say: dict[str, str]) -> str:
     est = outcome_facts(trace)["established"]
     if len(names) > 2:
         clients = [n for n in names if n != "server"]
         served = [n for n in clients if est.get(n) is not None]
-        return f"{len(served)} of {len(clients)} clients ESTABLISHED"
-    words = []
-    for i, name in enumerate(names):
+        return say["clients_est"].format(served=len(served), clients=len(clients))
+    words: list[str] = []
+    said_established = False  # the second endpoint's time alone: "…, server at 0.150 s"
+    for name in names:
         at = est.get(name)
         if at is None:
-            words.append(f"{name} never ESTABLISHED")
+            words.append(say["never_est"].format(name=name))
+            said_established = False
         else:
-            words.append(f"{name} ESTABLISHED at {at:.3f} s" if i == 0 or "ESTABLISHED" not in words[-1]
-                         else f"{name} at {at:.3f} s")
-    return ", ".join(words)
+            words.append((say["also_at"] if said_established else say["est_at"]).format(name=name, at=at))
+            said_established = True
+    return say["comma"].join(words)
 
 
-def _final_words(facts: dict[str, object], names: list[str]) -> str:
+def _final_words(facts: dict[str, object], names: list[str], say: dict[str, str]) -> str:
     final = facts["final"]
     shown = names if len(names) <= 2 else [n for n in names if n == "server"]
     words = []
     for name in shown:
         state, error = final[name]  # type: ignore[index]
-        words.append(f"{name} {state}" + (f" ({error})" if error else ""))
-    return ("at the end " + ", ".join(words)) if words else ""
+        words.append(f"{name} {state}" + (say["paren"].format(text=error) if error else ""))
+    return (say["at_end"] + say["comma"].join(words)) if words else ""
 
 
-def alt_text(trace: Trace, picture: str = "ladder", *, phase: str | None = None) -> str:
+def alt_text(trace: Trace, picture: str = "ladder", *, phase: str | None = None, lang: str | None = None) -> str:
     """The alt text of a picture of ``trace``: what kind of picture, then :func:`describe_run`.
 
     ``picture``: ``"ladder"`` (the sequence of segments) or ``"state"`` (the state
@@ -169,12 +251,14 @@ def alt_text(trace: Trace, picture: str = "ladder", *, phase: str | None = None)
     """
     if picture not in ("ladder", "state"):
         raise ParameterError("picture", picture, "'ladder' or 'state'")
+    lang = resolve(lang)
+    say = PHRASES[lang]
     scenario = trace.params.get("scenario", "") if isinstance(trace, Trace) else ""
-    run = describe_run(trace)
-    of = f" of the {scenario} run" if scenario else ""
+    run = describe_run(trace, lang=lang)
+    of = say["of"].format(scenario=scenario) if scenario else ""
     if picture == "ladder":
-        return f"Ladder diagram{of}: {run}."
-    part = {"open": " (opening a connection)", "close": " (closing a connection)"}.get(phase or "", "")
+        return say["ladder"].format(of=of, run=run)
+    part = say.get(phase or "", "") if phase in ("open", "close") else ""
     shown = _shown(trace)
     if len(shown) > 2:
         shown = ["server", *[n for n in shown if n != "server"][:1]]
@@ -183,7 +267,8 @@ def alt_text(trace: Trace, picture: str = "ladder", *, phase: str | None = None)
         path = _collapse(trace.state_path(name))
         if path:
             paths.append(f"{name} " + " → ".join(path))
-    return f"State diagram{of}{part}: " + "; ".join(paths) + f". {run[0].upper()}{run[1:]}."
+    run_sentence = run[0].upper() + run[1:] if lang == "en" else run
+    return say["state"].format(of=of, part=part, paths=say["sep"].join(paths), run=run_sentence)
 
 
 def _collapse(path: list[str]) -> list[str]:
