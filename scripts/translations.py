@@ -103,6 +103,33 @@ NON_PROSE = ("{code-cell}", "{code-block}", "{code}", "{math}", "{eval-rst}", "{
              "{automodule}", "{autodata}", "{automethod}", "{raw}", "{literalinclude}", "{mermaid}", "{graphviz}")
 
 
+def without_code_spans(line: str) -> str:
+    """The line with its code spans (`` `x` ``, ``` `` {eval}`n` `` ```) blanked out and its
+    roles (``{eval}`n` ``) kept: what a role is depends on the ``{name}`` just before the
+    backticks, so the line is read from left to right."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] != "`":
+            out.append(line[i])
+            i += 1
+            continue
+        run = len(line[i:]) - len(line[i:].lstrip("`"))
+        fence = "`" * run
+        end = line.find(fence, i + run)
+        while end >= 0 and line[end + run:end + run + 1] == "`":  # a longer run is not the closer
+            end = line.find(fence, end + run + 1)
+        if end < 0:  # an unmatched backtick is text
+            out.append(line[i:i + run])
+            i += run
+            continue
+        if out and out[-1] == "}":  # a role's content: kept
+            out.append(line[i:end + run])
+        else:
+            out.append(" ")
+        i = end + run
+    return "".join(out)
+
+
 def _xref_target(kind: str, text: str) -> str:
     match = re.search(r"<([^<>]+)>\s*$", text)
     return f"{kind}:{(match.group(1) if match else text).strip()}"
@@ -166,8 +193,9 @@ def read_page(path: Path) -> Page:
         if stripped.startswith(("<!--", "+++")) or re.fullmatch(r"\|?[\s:|-]+\|?", stripped):
             flush()
             continue
-        page.evals.update(EVAL.findall(line))
-        page.targets.update(_xref_target(kind, target) for kind, target in XREF.findall(line))
+        roles = without_code_spans(line)
+        page.evals.update(EVAL.findall(roles))
+        page.targets.update(_xref_target(kind, target) for kind, target in XREF.findall(roles))
         if stripped.startswith("|"):
             flush()
             page.prose += [(number, cell.strip(), "cell") for cell in stripped.strip("|").split("|") if cell.strip()]
@@ -189,6 +217,7 @@ def read_page(path: Path) -> Page:
 def english_words(text: str) -> list[str]:
     """The English words of a paragraph once code, roles, math, links' targets and italic
     titles are taken out."""
+    text = re.sub(r"\$\$.*?\$\$", " ", text)  # display math on one line
     text = re.sub(r"`[^`]*`", " ", text)  # code spans and roles' contents
     text = re.sub(r"\{[\w:-]+\}", " ", text)
     text = re.sub(r"\$[^$]*\$", " ", text)
@@ -234,10 +263,11 @@ def is_untranslated(paragraph: str, kind: str = "text") -> bool:
 # ------------------------------------------------------------------ comparing
 
 
-def load_record() -> dict[str, dict]:
-    if not RECORD.is_file():
+def load_record(root: Path = ROOT) -> dict[str, dict]:
+    record = root / "zh" / RECORD.name
+    if not record.is_file():
         return {}
-    data = yaml.safe_load(RECORD.read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(record.read_text(encoding="utf-8")) or {}
     return dict(data.get("pages") or {})
 
 
@@ -248,24 +278,25 @@ def save_record(record: dict[str, dict]) -> None:
                                               sort_keys=True), encoding="utf-8")
 
 
-def english_source(docname: str) -> Path:
-    return ROOT / f"{docname}.md"
+def english_source(docname: str, root: Path = ROOT) -> Path:
+    return root / f"{docname}.md"
 
 
-def chinese_source(docname: str) -> Path:
-    return ZH / f"{docname}.md"
+def chinese_source(docname: str, root: Path = ROOT) -> Path:
+    return root / "zh" / f"{docname}.md"
 
 
-def structural_problems(docname: str) -> list[str]:
-    """What differs between the two editions of a page, apart from being stale."""
-    en_path, zh_path = english_source(docname), chinese_source(docname)
+def structural_problems(docname: str, root: Path = ROOT) -> list[str]:
+    """What differs between the two editions of a page (in the book folder ``root``),
+    apart from being stale."""
+    en_path, zh_path = english_source(docname, root), chinese_source(docname, root)
     if not en_path.is_file():
-        return [f"{docname}: no English page {en_path.relative_to(ROOT)}"]
+        return [f"{docname}: no English page {en_path.relative_to(root)}"]
     if not zh_path.is_file():
-        return [f"{docname}: no Chinese page {zh_path.relative_to(ROOT)}"]
+        return [f"{docname}: no Chinese page {zh_path.relative_to(root)}"]
     en, zh = read_page(en_path), read_page(zh_path)
     problems = []
-    where = zh_path.relative_to(ROOT)
+    where = zh_path.relative_to(root)
     if en.front_matter != zh.front_matter:
         problems.append(f"{where}: the front matter differs from the English page's")
     if en.code_cells != zh.code_cells:
@@ -295,34 +326,35 @@ def structural_problems(docname: str) -> list[str]:
     return problems
 
 
-def staleness(docname: str, record: dict[str, dict]) -> str:
+def staleness(docname: str, record: dict[str, dict], root: Path = ROOT) -> str:
     """``current``, ``stale``, ``untracked`` or ``missing``."""
-    if not chinese_source(docname).is_file():
+    if not chinese_source(docname, root).is_file():
         return "missing"
     entry = record.get(docname)
     if not entry:
         return "untracked"
-    current = git_blob_id(english_source(docname).read_bytes())
+    current = git_blob_id(english_source(docname, root).read_bytes())
     return "current" if entry.get("blob") == current else "stale"
 
 
-def all_docnames() -> tuple[list[str], list[str]]:
-    return toc_docnames(ROOT / "_toc.yml"), toc_docnames(ZH / "_toc.yml") if (ZH / "_toc.yml").is_file() else []
+def all_docnames(root: Path = ROOT) -> tuple[list[str], list[str]]:
+    zh_toc = root / "zh" / "_toc.yml"
+    return toc_docnames(root / "_toc.yml"), toc_docnames(zh_toc) if zh_toc.is_file() else []
 
 
-def check(docnames: list[str] | None = None) -> list[str]:
+def check(docnames: list[str] | None = None, root: Path = ROOT) -> list[str]:
     """Every problem of the given pages (default: the whole book, both tables of contents)."""
-    english, chinese = all_docnames()
+    english, chinese = all_docnames(root)
     problems = []
     if docnames is None:
         docnames = english
         if english != chinese:
             problems.append(f"zh/_toc.yml lists {chinese}, the English _toc.yml {english}: "
                             "the two books must have the same pages in the same order")
-    record = load_record()
+    record = load_record(root)
     for docname in docnames:
-        problems += structural_problems(docname)
-        state = staleness(docname, record)
+        problems += structural_problems(docname, root)
+        state = staleness(docname, record, root)
         if state in ("stale", "untracked"):
             problems.append(f"zh/{docname}.md: {state} — the English page changed since this translation was "
                             f"accepted; see `scripts/translations.py diff {docname}`, update, then `accept`"
