@@ -24,6 +24,7 @@ The language is, in this order:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ParameterError
@@ -85,6 +86,48 @@ def tr(text: str, lang: str | None = None) -> str:
     return ZH.get(text, text) if resolve(lang) == "zh" else text
 
 
+# Lists in running text.  A chapter's hidden cells build the words an {eval} shows with
+# these and with ``tr(phrase).format(...)`` (the phrases of :data:`ZH` may hold
+# ``{name}`` fields, filled after translation), so the same cell reads naturally in both
+# editions and shows the same numbers in the same order.
+
+_SEPARATORS = {"en": (", ", " and ", "; "), "zh": ("、", " 和 ", "；")}
+
+
+def join_words(items: Iterable[object], lang: str | None = None) -> str:
+    """``items`` as a list in a sentence, the last one joined by "and":
+    ``1, 3, 7, 15 and 31`` in English, ``1、3、7、15 和 31`` in Chinese.
+
+    >>> join_words([1, 3, 7], "en"), join_words([1, 3, 7], "zh"), join_words(["EPIPE"], "zh")
+    ('1, 3 and 7', '1、3 和 7', 'EPIPE')
+    """
+    words = [str(item) for item in items]
+    comma, conjunction, _ = _SEPARATORS[resolve(lang)]
+    if len(words) < 2:
+        return "".join(words)
+    return comma.join(words[:-1]) + conjunction + words[-1]
+
+
+def join_series(items: Iterable[object], lang: str | None = None) -> str:
+    """``items`` side by side, without "and" (a sequence of results, say):
+    ``ok, EPIPE, EPIPE`` in English, ``ok、EPIPE、EPIPE`` in Chinese.
+
+    >>> join_series(["ok", "EPIPE"], "zh")
+    'ok、EPIPE'
+    """
+    return _SEPARATORS[resolve(lang)][0].join(str(item) for item in items)
+
+
+def join_clauses(items: Iterable[object], lang: str | None = None) -> str:
+    """Clauses one after another, separated by a semicolon: ``; `` in English, the
+    full-width ``；`` in Chinese.
+
+    >>> join_clauses(["0.15 s：14,600 字节", "0.25 s：43,800 字节"], "zh")
+    '0.15 s：14,600 字节；0.25 s：43,800 字节'
+    """
+    return _SEPARATORS[resolve(lang)][2].join(str(item) for item in items)
+
+
 # Explorer titles, value labels and the summary's phrases.  Terms follow 谢希仁《计算机网络》
 # as the glossary lists them.
 ZH: dict[str, str] = {
@@ -114,6 +157,23 @@ ZH: dict[str, str] = {
     "at 30 s": "30 s 时",
     "client": "客户",
     "server": "服务器",
+    # the pictures' titles and keys (the protocol's own words stay English)
+    "time flows down": "时间自上而下",
+    "↻ retransmission": "↻ 重传",
+    "✗ lost": "✗ 丢失",
+    "axis compressed: quiet gaps cut out": "时间轴已压缩：略去了空闲时段",
+    "{n} label left out for room": "{n} 个标注因空间不足而略去",
+    "{n} labels left out for room": "{n} 个标注因空间不足而略去",
+    "Opening a connection": "连接建立",
+    "TCP connection states (RFC 9293 Figure 5)": "TCP 连接的状态（RFC 9293 图 5）",
+    "{n} (with {peer})": "{n}（与 {peer} 的连接）",
+    "①②… steps in order": "①②… 依次经过的步骤",
+    "◆ state at the end": "◆ 结束时所处的状态",
+    "◆ state at t = {t} s": "◆ t = {t} s 时所处的状态",
+    " · grey: arcs not taken": " · 灰色：未经过的转换",
+    "resets, aborts, give-ups (§3.10): dashed, drawn when taken": "复位、异常终止与放弃（§3.10）：虚线，经过时才画出",
+    "label: event / segment sent": "标注：事件 / 发送的报文段",
+    "not drawn: the resets, aborts and give-ups of §3.10": "未画出：§3.10 中的复位、异常终止与放弃",
     # chapter 8's and chapter 6's explorers
     "Loss and retries": "丢失与重传",
     "the geometric model against the fast path": "几何分布模型与快速模拟的对比",
@@ -124,6 +184,52 @@ ZH: dict[str, str] = {
     "connect() rate": "connect() 速率",
     "connect() calls per second, each to the same server address and port": "每秒调用 connect() 的次数，每次都连到同一个服务器地址和端口",
     "which side closes first and so holds TIME-WAIT": "哪一方先关闭，从而进入时间等待（TIME-WAIT）",
+    # chapter 9
+    "Linux (captured)": "Linux（抓包）",
+    "simulator, linux profile": "模拟器，linux 配置",
+    "the script, run by tcpbook": "脚本，由 tcpbook 运行",
+    "passed": "通过",
+    "failed": "未通过",
+    "nothing": "无",
+    "about 60": "约 60",
+    "a little less": "略少一些",
+    "inferred: the peer sent its FIN again": "推断：对端再次发送了它的 FIN",
+    "inferred: sent again before any answer": "推断：在得到任何应答之前就再次发送",
+    # chapter 2: the flood's measured shares
+    "every client was served at every rate": "在每一种速率下，每个客户端都得到了服务",
+    "the share served never fell below {share}": "得到服务的比例从未低于 {share}",
+    "{rate:g} SYN/s per place: {default:.0%} with 5 retries, {two:.0%} with 2":
+        "每个位置每秒 {rate:g} 个 SYN：{default:.0%}（重试 5 次），{two:.0%}（重试 2 次）",
+    # chapter 6: this machine's TIME-WAIT, ports and reuse
+    "{range}, its default": "{range}，即默认值",
+    "unreadable (not a Linux machine)": "无法读取（不是 Linux 机器）",
+    "{tw} bytes (an object of the kernel's tw_sock_TCP slab), against {full:,} bytes for a full TCP socket":
+        "{tw} 字节（内核 tw_sock_TCP slab 中的一个对象），而一个完整的 TCP 套接字要 {full:,} 字节",
+    "a few hundred bytes, a fraction of a full socket (as root, /proc/slabinfo lists both)":
+        "几百字节，只是一个完整套接字的一小部分（以 root 身份查看 /proc/slabinfo，可以看到两者的大小）",
+    "about {mb:.0f} MB": "约 {mb:.0f} MB",
+    "a few hundred bytes each": "每个几百字节",
+    "bound": "绑定成功",
+    "0 (off)": "0（关闭）",
+    "1 (on for every connection)": "1（对每条连接都开启）",
+    "2 (loopback only)": "2（只用于环回连接）",
+    "not measurable here (this kernel has no `IP_LOCAL_PORT_RANGE`)": "在这里无法测量（这个内核没有 `IP_LOCAL_PORT_RANGE`）",
+    "no error": "没有错误",
+    "{errors} on every one of {attempts} attempts over 3 s": "全部 {attempts} 次尝试（历时 3 s）的结果都是 {errors}",
+    "{errors} until it connected, {after:.1f} s after TIME-WAIT began": "{errors}，直到 TIME-WAIT 开始后 {after:.1f} s 才连接成功",
+    "not tried (no network address on this machine)": "没有尝试（这台机器没有网络地址）",
+    # chapter 7: writes after the peer is gone, keepalive's time, a crash's bytes
+    "ok": "成功",
+    "killed by {signal}": "被 {signal} 信号终止",
+    "exited with status {status}": "以退出状态 {status} 结束",
+    "{hours} h {minutes} min {seconds:.0f} s": "{hours} 小时 {minutes} 分 {seconds:.0f} 秒",
+    "{t:.2f} s: {n:,} bytes": "{t:.2f} s：{n:,} 字节",
+    # chapter 8: floods by the numbers, an exercise's mean
+    "every one of the {clients} clients connected, within {deadline:g} s of its first SYN":
+        "{clients} 个客户全都建立了连接，每个都在发出第一个 SYN 后 {deadline:g} s 之内",
+    "at least {least} of the clients connected, {quick} within {deadline:g} s":
+        "至少 {least} 的客户建立了连接，{quick} 的客户在 {deadline:g} s 之内建立了连接",
+    "infinite": "无穷大",
 }
 
 # The explorers' controls: a Chinese name beside the parameter's own (which is what the API

@@ -120,3 +120,65 @@ def test_the_language_in_use_reaches_an_explorer(monkeypatch: pytest.MonkeyPatch
     assert box.explorer.lang == "zh"
     labels = [w.description for w in box.explorer.inputs.values()]
     assert "先关闭的一方 closer" in labels
+
+
+# The words the chapters' hidden cells put into sentences ({eval}): lists, and phrases
+# of ZH with {fields} filled after translation.
+
+def test_join_words_lists_in_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tcpbook.i18n import join_words
+    assert join_words(["1", "3", "7", "15", "31"], "en") == "1, 3, 7, 15 and 31"
+    assert join_words([1, 3, 7, 15, 31], "zh") == "1、3、7、15 和 31"
+    assert join_words(["ok", "EPIPE"], "en") == "ok and EPIPE"
+    assert join_words(["ok", "EPIPE"], "zh") == "ok 和 EPIPE"
+    assert join_words(["EPIPE"], "zh") == join_words(["EPIPE"], "en") == "EPIPE"
+    assert join_words([], "zh") == ""
+    assert join_words(iter(["a", "b"])) == "a and b"  # any iterable; English by default
+    monkeypatch.setenv(ENV, "zh")
+    assert join_words(["a", "b"]) == "a 和 b"  # the language in use, as the book's build sets it
+
+
+def test_join_series_and_join_clauses() -> None:
+    from tcpbook.i18n import join_clauses, join_series
+    assert join_series(["ok", "EPIPE", "EPIPE"], "en") == "ok, EPIPE, EPIPE"
+    assert join_series(["ok", "EPIPE", "EPIPE"], "zh") == "ok、EPIPE、EPIPE"
+    assert join_clauses(["a: 1", "b: 2"], "en") == "a: 1; b: 2"
+    assert join_clauses(["甲 1", "乙 2"], "zh") == "甲 1；乙 2"
+    with pytest.raises(ParameterError, match="lang"):
+        join_clauses(["a"], "fr")
+
+
+FIELD = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+# Fields that hold words rather than numbers (an error's name, a signal's): the Chinese
+# sentence may put them elsewhere.
+WORD_FIELDS = {"errors", "signal"}
+
+
+def _values(phrase: str) -> dict[str, object]:
+    """A distinct number for each field of ``phrase`` (a word for a word field)."""
+    names = dict.fromkeys(FIELD.findall(phrase))
+    return {n: ("EWORD" if n in WORD_FIELDS else 101 + i) for i, n in enumerate(names)}
+
+
+def test_phrases_with_fields_keep_their_fields_and_the_order_of_their_numbers() -> None:
+    """What the book's two editions show must differ in words only: both editions' tests
+    compare the numbers of every {eval}, in order."""
+    from tcpbook.i18n import ZH
+    phrases = {en: zh for en, zh in ZH.items() if FIELD.search(en)}
+    assert len(phrases) >= 10
+    for english, chinese in phrases.items():
+        assert sorted(FIELD.findall(english)) == sorted(FIELD.findall(chinese)), english
+        values = _values(english)
+        numbers = [re.findall(r"\d[\d,.]*\d|\d", text.format(**values)) for text in (english, chinese)]
+        assert numbers[0] == numbers[1], (english, chinese)
+        assert CJK.search(chinese), chinese
+
+
+def test_a_chapter_phrase_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    phrase = "{hours} h {minutes} min {seconds:.0f} s"
+    values = {"hours": 2, "minutes": 11, "seconds": 15.2}
+    monkeypatch.setenv(ENV, "en")
+    assert tr(phrase).format(**values) == "2 h 11 min 15 s"
+    monkeypatch.setenv(ENV, "zh")
+    assert tr(phrase).format(**values) == "2 小时 11 分 15 秒"
+    assert tr("infinite") == "无穷大" and tr("none") == "无"

@@ -54,6 +54,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from ..errors import ParameterError
+from ..i18n import tr
 from ..trace import SegmentEvent, StateEvent, TimerEvent, Trace
 from ..vocabulary import NoteKind
 from . import style
@@ -972,12 +973,13 @@ def _draw_time_stamps(lay: _Layout) -> None:
 def _draw_legend(lay: _Layout) -> None:
     """The legend at the bottom, wrapped to the width of the picture."""
     plan = lay.plan
-    items = [str(plan.trace.params.get("scenario", "")), "time flows down", "↻ retransmission", "✗ lost"]
+    items = [str(plan.trace.params.get("scenario", "")), tr("time flows down"), tr("↻ retransmission"), tr("✗ lost")]
     if plan.axis == "compressed":
-        items.append("axis compressed: quiet gaps cut out")
+        items.append(tr("axis compressed: quiet gaps cut out"))
     left_out = len([i for i in lay.registry["unlabelled"] if i in plan.texts])
     if left_out:
-        items.append(f"{left_out} label{'s' if left_out > 1 else ''} left out for room")
+        phrase = "{n} labels left out for room" if left_out > 1 else "{n} label left out for room"
+        items.append(tr(phrase).format(n=left_out))
     lines, line = [], ""
     for item in (i for i in items if i):
         candidate = f"{line} · {item}" if line else item

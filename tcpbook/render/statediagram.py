@@ -34,6 +34,7 @@ from typing import Any
 import graphviz
 
 from ..errors import ParameterError
+from ..i18n import resolve, tr
 from ..table import FIGURE_5_ARCS, TRANSITIONS, Arc, IllegalTransition, Phase, State, find_arc
 from ..trace import Trace
 from . import style
@@ -64,6 +65,7 @@ _PHASE_NODES: dict[str, set[str]] = {
 }
 _TITLES = {"open": "Opening a connection", "close": "Closing a connection",
            "all": "TCP connection states (RFC 9293 Figure 5)"}
+_TITLES_ZH = {"open": "连接建立", "close": "连接释放", "all": "TCP 连接的全部状态，RFC 9293 图 5"}  # for alt texts
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 NODE_PT = 9  # state names (graphviz reads POINT-SIZE as a whole number)
 LABEL_PT = 9  # arc labels and everything else: 12 px, above style.MIN_TEXT_PT
@@ -375,23 +377,24 @@ def _add_spine(dot: graphviz.Digraph, nodes: set[str]) -> None:
 def _legend_html(title: str, names: list[str], overlay: _Overlay, trace: Trace | None, when: float | None) -> str:
     """The title and the key, one row each (a table: rows never overlap, as <BR/> lines of
     different sizes can)."""
-    rows = [f'<FONT POINT-SIZE="11" COLOR="{style.INK_SOFT}"><B>{escape(title)}</B></FONT>']
+    rows = [f'<FONT POINT-SIZE="11" COLOR="{style.INK_SOFT}"><B>{escape(tr(title))}</B></FONT>']
     small = f'<FONT POINT-SIZE="{LABEL_PT}" COLOR="{style.INK_SOFT}">'
     if trace is not None:
         def who(n: str) -> str:
             # Say whose connection is drawn when it is not the one with the other endpoint.
             peer = trace.main_peer(n)
-            return n if peer is None or peer in names or peer in trace.endpoints else f"{n} (with {peer})"
+            return n if peer is None or peer in names or peer in trace.endpoints else tr("{n} (with {peer})").format(
+                n=n, peer=peer)
 
         keys = [f'<FONT POINT-SIZE="{LABEL_PT}" COLOR="{style.text_colour(overlay.colours[n], "#FFFFFF")}"><B>━━ {escape(who(n))}</B></FONT>'
                 for n in names]
-        rows.append(_cells([*keys, f"{small}①②… steps in order</FONT>"]))
-        rows.append(small + ("◆ state at the end" if when is None else f"◆ state at t = {when:.3f} s")
-                    + " · grey: arcs not taken</FONT>")
-        rows.append(f"{small}resets, aborts, give-ups (§3.10): dashed, drawn when taken</FONT>")
+        rows.append(_cells([*keys, f"{small}{tr('①②… steps in order')}</FONT>"]))
+        at = tr("◆ state at the end") if when is None else tr("◆ state at t = {t} s").format(t=f"{when:.3f}")
+        rows.append(small + at + tr(" · grey: arcs not taken") + "</FONT>")
+        rows.append(f"{small}{tr('resets, aborts, give-ups (§3.10): dashed, drawn when taken')}</FONT>")
     else:
-        rows.append(f"{small}label: event / segment sent</FONT>")
-        rows.append(f"{small}not drawn: the resets, aborts and give-ups of §3.10</FONT>")
+        rows.append(f"{small}{tr('label: event / segment sent')}</FONT>")
+        rows.append(f"{small}{tr('not drawn: the resets, aborts and give-ups of §3.10')}</FONT>")
     cells = "".join(f'<TR><TD ALIGN="LEFT">{row}</TD></TR>' for row in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">{cells}</TABLE>>'
 
@@ -496,6 +499,10 @@ def _alt(trace: Trace | None, phase: str, names: list[str], lang: str | None = N
 
         return alt_text(trace, "state", phase=phase if phase != "all" else None, lang=lang)
     arcs = [a for a in FIGURE_5_ARCS if phase == "all" or a.phase.value == phase]
+    if resolve(lang) == "zh":
+        words = "；".join(f"{a.source} 在 {a.event} 时转到 {a.target}" + (f"，发送 {a.sends}" if a.sends else "")
+                         for a in arcs)
+        return f"TCP 状态图（{_TITLES_ZH[phase]}）：{words}。"
     words = "; ".join(f"{a.source} to {a.target} on {a.event}" + (f", sending {a.sends}" if a.sends else "") for a in arcs)
     return f"{_TITLES[phase]}, TCP's state diagram: {words}."
 
