@@ -92,7 +92,9 @@ CONTROLS_CUT_OFF_JS = """
 
 
 def all_pages(toc_pages: list[str]) -> list[str]:
-    return [*toc_pages, "genindex", "search"]
+    """Every page of both editions: the English book's and the Chinese one's (zh/…)."""
+    english = [*toc_pages, "genindex", "search"]
+    return [*english, *(f"zh/{page}" for page in english)]
 
 
 def test_every_page_loads_cleanly_and_is_screenshotted(browser, book_server: str, toc_pages: list[str]) -> None:
@@ -333,6 +335,32 @@ def test_handshake_loss_slider_changes_the_diagram(browser, book_server: str) ->
         assert seen[1] != seen[0], "one step of the loss slider did not change the displayed diagram"
         assert seen[-1] != seen[0], "the highest loss shows the same diagram as the lowest"
         assert len(set(seen)) == len(seen) == 5
+    finally:
+        page.close()
+    assert watch.problems == [], "\n".join(watch.problems)
+
+
+def test_a_chinese_page_explorer_moves_and_speaks_chinese(browser, book_server: str) -> None:
+    """The Chinese chapter's explorer: its slider is named in Chinese (and by the
+    parameter), moving it changes the picture, and the summary it announces is Chinese."""
+    page, watch = open_page(browser, book_server, "zh/chapters/01-handshake")
+    try:
+        wait_for_widgets(page)
+        slider = page.get_by_role("slider", name="丢失概率 loss").first
+        explorer = slider.locator("xpath=ancestor::div[contains(@class,'tcpbook-static-explorer')]")
+        explorer.scroll_into_view_if_needed()
+        summary = explorer.locator(".tcpbook-slot[aria-live=polite] .tcpbook-pic:not([hidden])")
+        before = explorer.evaluate(FINGERPRINT_JS)
+        assert "连接已建立" in summary.inner_text()
+        slider.focus()
+        slider.press("ArrowRight")
+        slider.press("ArrowRight")
+        assert slider.get_attribute("aria-valuetext") == "0.2"
+        assert explorer.evaluate(FINGERPRINT_JS) != before, "moving the slider did not change the picture"
+        page.get_by_role("combobox", name="丢弃规则 drop").first.select_option(label="每个 SYN 都丢失")
+        text = summary.inner_text()
+        assert "连接未建立" in text and "ETIMEDOUT" in text
+        explorer.screenshot(path=str(SCREENSHOTS / "zh-handshake-explorer.png"))
     finally:
         page.close()
     assert watch.problems == [], "\n".join(watch.problems)

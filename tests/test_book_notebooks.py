@@ -158,3 +158,20 @@ def test_downloaded_notebook_runs_where_nothing_is_installed(page: str, fresh_re
         assert any(cell.get("outputs") for cell in code_cells[1:]), "no cell of the chapter produced output"
     imports = "\n".join(cell.source for cell in code_cells)
     assert "myst_nb" not in imports and "glue(" not in imports
+
+
+def test_a_downloaded_chinese_chapter_runs_and_speaks_chinese(fresh_reader: dict, wheel: Path, tmp_path: Path) -> None:
+    """The Chinese edition's download of chapter 1, in the same bare environment: it runs
+    to the end, and its install cell chose Chinese for the explorers and summaries."""
+    notebook = build_book.ZH.notebooks / downloads.notebook_name("chapters/01-handshake")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from tcpbook import simulate\nfrom tcpbook.i18n import language\n"
+        "from tcpbook.render.summary import describe_run\n"
+        "print(language(), describe_run(simulate('handshake')))"))
+    run_notebook(nb, fresh_reader["root"], wheel, tmp_path)
+    errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    assert errors == []
+    said = "".join(out.get("text", "") for out in nb.cells[-1].outputs)
+    assert said.startswith("zh ") and "个报文段" in said, said
