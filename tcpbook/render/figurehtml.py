@@ -342,4 +342,7 @@ def use_fallback_fonts() -> list[str]:
     found = [name for name in style.FONT_STACK if name in known]
     rest = [name for name in matplotlib.rcParams["font.sans-serif"] if name not in found]
     matplotlib.rcParams["font.sans-serif"] = [*found, *rest]
+    # matplotlib falls back glyph by glyph only along an explicit list of families (the
+    # generic "sans-serif" resolves to one font): DejaVu Sans for Latin, then the CJK font.
+    matplotlib.rcParams["font.family"] = [*found, "sans-serif"]
     return found
