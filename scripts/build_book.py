@@ -207,10 +207,12 @@ def static_digest() -> str:
 
 
 def jupyter_book_command(edition: Edition) -> list[str]:
+    """The build command, run in the repository's folder (paths relative to it)."""
     jb = VENV / "bin" / "jupyter-book"
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(edition.source), "-W", "-n", "--keep-going"]
+    source = os.path.relpath(edition.source, ROOT)
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", source, "-W", "-n", "--keep-going"]
     if edition.output != edition.source:
-        cmd += ["--path-output", str(edition.output)]
+        cmd += ["--path-output", os.path.relpath(edition.output, ROOT)]
     # Sphinx re-copies _static/ and re-stamps the pages' ?v= checksums only when it rewrites
     # pages; after a change to _static/ alone, rewrite them all (execution stays cached).
     digest_file = static_digest_file(edition)
@@ -289,6 +291,8 @@ def zh_config() -> dict:
     sphinx_config = config["sphinx"]["config"]
     sphinx_config["language"] = "zh_CN"      # the theme's own words (搜索, 目录 …) in Chinese
     sphinx_config["html_search_language"] = "zh"  # the search index is segmented by jieba
+    sphinx_config["nb_code_prompt_show"] = "显示代码"  # myst-nb's "Show code cell source"
+    sphinx_config["nb_code_prompt_hide"] = "隐藏代码"
     return config
 
 
@@ -456,7 +460,7 @@ def write_downloads(pages: list[str], sources: list[Path], wheel: Path, edition:
         if page_html.is_file():
             notebook = edition.notebooks / downloads.notebook_name(page)
             downloads.write_notebook(source, notebook, docname=page, index=index,
-                                     values=values.get(page, {}), install=install)
+                                     values=values.get(page, {}), install=install, language=edition.lang)
             link_notebook(page_html, notebook, wheel, edition.lang)
 
 
@@ -481,8 +485,7 @@ def finish_edition(edition: Edition, pages: list[str], sources: list[Path], code
     if (code == 0 or built) and wheel is not None:
         stabilise_source_notebooks(edition.html)
         write_downloads(pages, sources, wheel, edition)
-    weights = {page: page_weight(edition.html / f"{page}.html") for page in built}
-    return {"pages": pages, "built": built, "missing_html": [p for p in pages if p not in built], "page_weights": weights}
+    return {"pages": pages, "built": built, "missing_html": [p for p in pages if p not in built]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -519,8 +522,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def part(edition: Edition) -> dict:
         code, warnings, seconds = results[edition.lang]
+        command = [c for c in jupyter_book_command(edition)[1:] if c != "--all"]  # --all only after a _static change
+        weights = {page: page_weight(edition.html / f"{page}.html") for page in parts[edition.lang]["built"]}
         return {"returncode": code, "warnings": warnings, "warning_count": len(warnings), "seconds": round(seconds, 1),
-                **parts[edition.lang], "command": " ".join(["jupyter-book", *jupyter_book_command(edition)[1:]])}
+                **parts[edition.lang], "page_weights": weights, "command": " ".join(["jupyter-book", *command])}
 
     report: dict = part(EN) if EN in editions else {}
     report["editions"] = {e.lang: part(e) for e in editions}

@@ -132,8 +132,10 @@ ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attent
 class Converter:
     """MyST Markdown of one page -> CommonMark (+ ``<details>``) for a plain notebook."""
 
-    def __init__(self, docname: str, index: BookIndex, values: Mapping[str, Iterable[str]]) -> None:
+    def __init__(self, docname: str, index: BookIndex, values: Mapping[str, Iterable[str]],
+                 language: str = "en") -> None:
         self.docname = docname
+        self.language = language  # of the notes the conversion itself writes
         self.index = index
         self.values = {name: list(texts) for name, texts in values.items()}
 
@@ -221,9 +223,13 @@ class Converter:
         if name == "eval-rst":
             modules = re.findall(r"^\.\. automodule::\s*(\S+)", "\n".join(body), re.M)
             calls = ", ".join(f"`help({m})`" for m in modules) or "`help()`"
+            if self.language == "zh":
+                return [f"> 本书的网页在这里列出由 tcpbook 文档字符串生成的参考；在笔记本中请用 {calls} 阅读。"]
             return [f"> The book's page shows here the reference generated from tcpbook's docstrings; "
                     f"in a notebook read it with {calls}."]
         options, content = self._options(body)
+        if name == "container":  # a box with a class (the API page's generated reference): its content
+            return self.block(content)
         if name == "glossary":
             out: list[str] = []
             for line in content:
@@ -285,8 +291,9 @@ def number_cells(nb) -> None:  # noqa: ANN001 - an nbformat NotebookNode
 
 
 def write_notebook(source: Path, target: Path, *, docname: str, index: BookIndex,
-                   values: Mapping[str, Iterable[str]], install: str) -> None:
-    """Convert a MyST chapter into a plain .ipynb that starts with ``install``."""
+                   values: Mapping[str, Iterable[str]], install: str, language: str = "en") -> None:
+    """Convert a MyST chapter into a plain .ipynb that starts with ``install`` (``language``:
+    the edition's, for the few notes the conversion writes itself)."""
     import jupytext  # noqa: PLC0415 - only needed here
     import nbformat  # noqa: PLC0415
 
@@ -294,7 +301,7 @@ def write_notebook(source: Path, target: Path, *, docname: str, index: BookIndex
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.setdefault("language_info", {"name": "python"})
-    converter = Converter(docname, index, values)
+    converter = Converter(docname, index, values, language)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []

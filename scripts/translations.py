@@ -237,6 +237,10 @@ PROPER_NOUNS = frozenset((
 ))
 
 
+# English words that Chinese technical text uses as they are ("SYN cookie").
+KEPT_IN_CHINESE = frozenset(("cookie", "cookies"))
+
+
 def is_untranslated(paragraph: str, kind: str = "text") -> bool:
     """A paragraph, heading or table cell (``kind``) left in English.
 
@@ -248,7 +252,8 @@ def is_untranslated(paragraph: str, kind: str = "text") -> bool:
     roles, math, URLs, identifiers with ``_`` and titles in italics or quotes are not words.
     """
     cjk = len(CJK.findall(paragraph))
-    words = [w for w in english_words(paragraph) if not w.isupper()]  # SYN, RFC, MSL: not words
+    # SYN, RFC, MSL are not words; nor the English terms Chinese technical writing keeps
+    words = [w for w in english_words(paragraph) if not w.isupper() and w.lower() not in KEPT_IN_CHINESE]
     lower = sum(w.islower() and len(w) >= 3 for w in words)
     if kind in ("heading", "cell") or len(words) <= 3:
         if cjk:

@@ -94,6 +94,16 @@ def _values(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# Values measured on the build machine's own kernel while the page runs (chapter 6 times
+# real connect() calls against a real TIME-WAIT): the two editions run them a minute
+# apart, so their counts and times may differ by one attempt or a tenth of a second.
+MEASURED_LIVE = {("chapters/06-time-wait", "loop_result"), ("chapters/06-time-wait", "own_result")}
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d[\d,.]*\d|\d", text)
+
+
 def test_both_editions_show_the_same_numbers(html_dir: Path, zh_html: Path) -> None:
     """Every {eval} of every page printed the same text in both editions, except the words
     made language-aware on purpose (they pass through tcpbook.i18n: their numbers agree)."""
@@ -105,16 +115,20 @@ def test_both_editions_show_the_same_numbers(html_dir: Path, zh_html: Path) -> N
         for name, shown in values.items():
             other = chinese[page][name]
             compared += len(shown)
+            if (page, name) in MEASURED_LIVE:
+                assert [len(_numbers(t)) for t in shown] == [len(_numbers(t)) for t in other], (page, name, shown, other)
+                continue
             if shown != other:
-                numbers = [re.findall(r"\d[\d,.]*\d|\d", text) for text in shown]
-                assert numbers == [re.findall(r"\d[\d,.]*\d|\d", text) for text in other], (page, name, shown, other)
+                numbers = [_numbers(text) for text in shown]
+                assert numbers == [_numbers(text) for text in other], (page, name, shown, other)
                 assert any(CHINESE_TEXT.search(text) for text in other), (page, name, shown, other)
     assert compared > 400
 
 
 # Content that is not prose, or not ours to translate: code, outputs, math, the API's
 # docstrings, the explorers' pictures, citations' titles.
-NOT_PROSE = "pre, code, .cell_output, .math, .tcpbook-tex, dl.py, dl.cmdoption, .tcpbook-static-explorer, cite, em"
+NOT_PROSE = ("pre, code, .cell_output, .math, .tcpbook-tex, dl.py, dl.cmdoption, .tcpbook-docstrings, "
+             ".tcpbook-static-explorer, cite, em")
 
 
 def test_no_english_paragraph_is_left_in_a_chinese_page(zh_html: Path, zh_pages: list[str]) -> None:
