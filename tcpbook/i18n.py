@@ -78,7 +78,7 @@ def resolve(lang: str | None) -> str:
 
 
 def tr(text: str, lang: str | None = None) -> str:
-    """``text`` (an English phrase of :data:`ZH`) in the language ``lang`` (default: in use).
+    """``text`` (an English phrase of the table ``ZH``) in the language ``lang`` (default: in use).
 
     A phrase without a translation is returned unchanged: names of states, flags and
     parameters are the same in both languages.
