@@ -176,12 +176,20 @@ class Sender:
             return True
         return self.cc.in_slow_start and self.cc.cwnd < 2 * self.max_packets_out
 
-    def resend(self, seq: int, now: float, *, probe: bool = False) -> None:
-        """Resend the segment that starts at ``seq`` (data, or the FIN, or both).  A loss
+    def resend(self, seq: int, now: float, *, probe: bool = False, end: int | None = None) -> None:
+        """Resend the segment that starts at ``seq`` (data, or the FIN, or both), as it
+        was sent (``end``: where it ended, if it is no longer in the flight), cut to the
+        MSS (Linux ``__tcp_retransmit_skb`` fragments to ``tcp_current_mss``).  A loss
         ``probe`` does not start the give-up clock (Linux sends it without
         ``tcp_retransmit_skb``)."""
         space = self.space
-        size = min(self.mss, space.data_end - seq) if seq < space.data_end else 0
+        if end is None:
+            end = next((e for s, e in self.flight if s == seq), None)
+        if seq < space.data_end:
+            limit = space.data_end if end is None else min(end, space.data_end)
+            size = min(self.mss, limit - seq)
+        else:
+            size = 0
         payload = space.bytes_at(seq, size) if size else b""
         flags = ACK | PSH if size and space.pushes(seq, seq + size) else ACK
         if space.fin_seq is not None and seq + size == space.fin_seq:
@@ -328,11 +336,12 @@ class Sender:
         self.state, self.recover, self.dupacks = LOSS, self.space.max, 0
         self.tlp_high_seq = None
         self._report(CwndChange.TIMEOUT, now)
+        head_end = self.flight[0][1] if self.flight else None
         self.flight.clear()
         self.space.nxt = self.space.una
         self.push(now)
         if not self.flight:  # a zero window: nothing could go; resend the head anyway
-            self.resend(self.space.una, now)
+            self.resend(self.space.una, now, end=head_end)
         self.timers.cancel(Timer.TLP)
         if Timer.RTO not in self.timers:  # (the push armed it when it sent)
             self.timers.set(Timer.RTO, now, self._rto_duration(now))
