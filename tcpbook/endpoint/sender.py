@@ -75,6 +75,12 @@ class Sender:
         self._reported = (self.cc.cwnd, self.cc.ssthresh)
 
     @property
+    def eff_mss(self) -> int:
+        """The effective send MSS, Eff.snd.MSS of RFC 9293 §3.7.1 — our MSS or the peer's,
+        whichever is smaller (no IP or TCP options here)."""
+        return min(self.profile.mss, self.peer_mss)
+
+    @property
     def mss(self) -> int:
         """The largest payload we send — our MSS or the peer's, whichever is smaller."""
         return min(self.profile.mss, self.peer_mss)
@@ -217,7 +223,8 @@ class Sender:
         """
         space = self.space
         fin_acked = False
-        old_window, space.wnd = space.wnd, window
+        old_window = space.wnd
+        space.update_window(window)
         if ack > space.una:
             acked_before = space.una
             space.acknowledge(ack)
