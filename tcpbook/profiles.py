@@ -10,12 +10,15 @@ Two profiles ship (TCP-REFERENCE §2):
     (``TCP_TIMEWAIT_LEN``), ``tcp_rfc1337 = 0``, delayed ACK 40 ms after 16 quick ACKs,
     CUBIC with an initial window of 10 segments, the tail loss probe
     (``tcp_early_retrans = 3``), SYN cookies on, ``somaxconn = 4096``, keepalive
-    7200/75/9 s when a program turns it on.
+    7200/75/9 s when a program turns it on; windows rounded to whole segments and only
+    whole segments sent into a window (``tcp_select_initial_window``,
+    ``__tcp_select_window``, ``tcp_snd_wnd_test``).
 ``rfc``
     The RFC 793/1122 era and the textbook counterparts: initial RTO 3 s, RTO in
     [1 s, 60 s], retries bounded by the R2 limits of RFC 1122 §4.2.3.5 (3 minutes for a
     SYN, 100 s for data), TIME-WAIT 2·MSL = 240 s, delayed ACK 200 ms, Reno (RFC 5681)
-    with the RFC 3390 initial window, no tail loss probe, no SYN cookies.
+    with the RFC 3390 initial window, no tail loss probe, no SYN cookies, and the silly
+    window syndrome avoidance of RFC 9293 §3.8.6.2.1–2 (RFC 1122 §4.2.3.3–4).
 
 Every field can be overridden by name; each override is validated::
 
@@ -67,6 +70,7 @@ class Profile:
     clock_granularity: float  # G of RFC 6298: RTO = SRTT + max(G, 4*RTTVAR); Linux's floor is 200 ms
     mss: int  # our maximum segment size (MTU 1500 - 40 bytes of IPv4 and TCP headers)
     rcvbuf: int  # receive buffer (SO_RCVBUF); the advertised window is what is free of it
+    sws_avoidance: str  # silly window syndrome avoidance: linux (MSS-rounded windows, whole segments), rfc (RFC 9293 §3.8.6.2) or none
     cc: str  # congestion control: cubic (Linux), reno (RFC 5681) or none (only the peer's window limits)
     initcwnd: int  # initial congestion window in segments (Linux TCP_INIT_CWND = 10, RFC 6928)
     slow_start_after_idle: bool  # tcp_slow_start_after_idle: shrink cwnd after an idle RTO (RFC 5681 §4.1)
@@ -234,6 +238,12 @@ PROFILE_PARAMS: tuple[Param, ...] = (
     Param("clock_granularity", float, None, "G of RFC 6298: RTO = SRTT + max(G, 4·RTTVAR)", "s", 0.000001, 10.0),
     Param("mss", int, None, "largest payload we accept and send (MTU 1500 minus 40 bytes of headers)", "bytes", 48, 65495),
     Param("rcvbuf", int, None, "receive buffer (SO_RCVBUF): the advertised window is what is free of it", "bytes", 1, 2**30),
+    Param(
+        "sws_avoidance", str, None,
+        "silly window syndrome avoidance: linux (windows rounded to the MSS, only whole segments sent into a window), "
+        "rfc (RFC 9293 §3.8.6.2.1-2) or none (every free byte offered, every window gap filled)",
+        choices=("linux", "rfc", "none"),
+    ),  # fmt: skip
     Param("cc", str, None, "congestion control: cubic (Linux), reno (RFC 5681) or none", choices=("cubic", "reno", "none")),
     Param("initcwnd", int, None, "initial congestion window (Linux TCP_INIT_CWND, RFC 6928)", "segments", 1, 1000),
     Param("slow_start_after_idle", bool, None, "tcp_slow_start_after_idle: shrink the congestion window after an idle RTO"),
@@ -276,6 +286,7 @@ PROFILES: dict[str, Profile] = {
         clock_granularity=0.2,
         mss=1460,
         rcvbuf=65535,
+        sws_avoidance="linux",
         cc="cubic",
         initcwnd=10,
         slow_start_after_idle=True,
@@ -314,6 +325,7 @@ PROFILES: dict[str, Profile] = {
         clock_granularity=0.5,
         mss=536,
         rcvbuf=65535,
+        sws_avoidance="rfc",
         cc="reno",
         initcwnd=4,
         slow_start_after_idle=True,

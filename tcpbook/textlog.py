@@ -2,7 +2,7 @@
 
 ::
 
-    0.000000 client > server: SYN seq=100 win=65535 mss=1460 len=0
+    0.000000 client > server: SYN seq=100 win=64240 mss=1460 len=0
     0.000000 client: CLOSED -> SYN-SENT (active OPEN)
     0.050000 client > server: SYN seq=100 ... [dropped: loss]
     1.000000 client > server: SYN seq=100 ... [retransmission]

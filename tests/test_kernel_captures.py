@@ -28,7 +28,8 @@ the simulator's run is looked at from the same place, :func:`tcpbook.pcap.visibl
 Left out, each for a reason the simulator does not model:
 
 * TCP options (SACK, timestamps, window scale) and **window values** — the simulator
-  models a plain 16-bit window without options;
+  models a plain 16-bit window without options (but a SYN's window is never scaled:
+  :func:`test_syn_windows_are_tcp_select_initial_window` checks those);
 * **PSH** except on the segment that carries the last byte of an application's write.
   Linux marks PSH at the end of each ``write()`` and when more than half the peer's
   largest window was written without one (``tcp_sendmsg_locked``: ``forced_push``,
@@ -79,6 +80,7 @@ import pytest
 
 from tcpbook import simulate
 from tcpbook.capture import connections, read_capture, read_segments
+from tcpbook.endpoint.receivespace import initial_window
 from tcpbook.pcap import visible_segments
 from tcpbook.render import ladder, path_arcs, state_diagram
 from tcpbook.render.statediagram import taken_edges
@@ -355,7 +357,7 @@ def test_shipped_capture_matches_the_simulator(name):
     ("name", "change", "noticed"),
     [
         ("slow-start", {"initcwnd": 4}, "in the kernel"),  # the 5th segment waits a round trip
-        ("slow-start", {"cc": "none"}, "differs"),  # no congestion window: the receiver's window rules
+        ("slow-start", {"cc": "none"}, "in the kernel"),  # no congestion window: 45 segments (the receiver's 65535-byte window) at once
         ("exit-unsent", {"initcwnd": 20}, "in the kernel"),
         ("exit-linger0", {"linger": None}, "differs"),  # a FIN and all 30000 bytes instead of a RST
         ("exit-unread", {"unread": 0, "bytes": 1000}, "differs"),
@@ -385,6 +387,38 @@ def test_the_comparison_notices_a_wrong_simulator(name, change, noticed):
     problems = compare(name, real_segments(CAPTURES / info["file"]), trace)
     problems += _application_errors(name, info, trace) + _kernel_tables(name, info, trace)
     assert any(noticed in p for p in problems), problems
+
+
+DEFAULT_FULL_SPACE = 65536  # tcp_full_space() of a default socket: tcp_rmem[1] = 131072, half of it for the window
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_syn_windows_are_tcp_select_initial_window(name):
+    """A SYN's window is never scaled (RFC 7323 §2.2), so it is the one window the
+    captures show as the simulator would: ``tcp_select_initial_window`` rounds the
+    buffer's space down to whole segments, at most 65535.  The client rounds with its
+    MSS, 1460 (timestamps are not agreed yet: ``tcp_connect_init``): 44 × 1460 = 64240.
+    The server, which has agreed to timestamps, rounds with 1460 less their 12 bytes
+    (``tcp_openreq_init_rwin``): 45 × 1448 = 65160 — or offers 65535 when its buffer
+    (``SO_RCVBUF``) is far larger.  Where the simulation models the same socket (the
+    client at MSS 1460; a server with the large buffer), its SYN's window is the kernel's."""
+    info = METADATA["captures"][name]
+    segments = read_segments(CAPTURES / info["file"])
+    client = next(s.src for s in segments if s.flags == ("SYN",))
+    syns = [s for s in segments if "SYN" in s.flags]
+    timestamps = all(any(kind == "Timestamp" for kind, _ in s.options) for s in syns)
+    big_buffer = info["simulator"].get("rcvbuf")
+    sim = {s.src: s.window for s in simulated(name).segments if "SYN" in s.flags}
+    for seg in syns:
+        side = "client" if seg.src == client else "server"
+        mss = dict(seg.options)["MSS"]
+        if side == "server" and timestamps:
+            mss -= 12  # TCPOLEN_TSTAMP_ALIGNED
+        space = big_buffer if side == "server" and big_buffer else DEFAULT_FULL_SPACE
+        assert seg.window == initial_window(space, mss, "linux"), (side, seg)
+        same_socket = info["simulator"].get("mss", 1460) == 1460 if side == "client" else bool(big_buffer)
+        if same_socket and side in sim:
+            assert sim[side] == seg.window, (side, sim)
 
 
 @pytest.mark.parametrize(("name", "side"), [("syn-timeout", "client"), ("keepalive", "client"), ("user-timeout", "client"), ("retries2", "client"), ("lost-final-ack", "server")])

@@ -5,7 +5,9 @@ from itertools import accumulate
 import pytest
 
 from tcpbook.errors import ParameterError
-from tcpbook.profiles import PROFILE_PARAMETERS, get_profile, model_timeout
+from tcpbook.profiles import PROFILE_PARAMETERS, PROFILE_PARAMS, get_profile, model_timeout
+
+PROFILE_PARAM_CHOICES = {p.name: p.choices for p in PROFILE_PARAMS}
 
 
 def send_times(durations):
@@ -70,7 +72,7 @@ def test_every_parameter_can_be_overridden_by_name():
         if isinstance(value, bool):
             new = not value
         elif isinstance(value, str):
-            new = "reno" if value != "reno" else "cubic"
+            new = next(choice for choice in PROFILE_PARAM_CHOICES[name] if choice != value)
         elif value is None:
             new = 3
         elif isinstance(value, int):

@@ -86,9 +86,10 @@ def test_digest_identifies_identical_runs():
 
 def test_text_output_is_tcpdump_like():
     text = simulate("handshake", drop=["server:SYN-ACK:1"]).to_text()
-    assert "0.000000 client > server: SYN seq=100 win=65535 mss=1460 len=0\n" in text
-    assert "server > client: SYN,ACK seq=300 ack=101 win=65535 mss=1460 len=0 [dropped: rule server:SYN-ACK:1]" in text
-    assert "1.000000 client > server: SYN seq=100 win=65535 mss=1460 len=0 [retransmission]" in text
+    # (a 65535-byte buffer offers 44 whole 1460-byte segments: Linux tcp_select_initial_window)
+    assert "0.000000 client > server: SYN seq=100 win=64240 mss=1460 len=0\n" in text
+    assert "server > client: SYN,ACK seq=300 ack=101 win=64240 mss=1460 len=0 [dropped: rule server:SYN-ACK:1]" in text
+    assert "1.000000 client > server: SYN seq=100 win=64240 mss=1460 len=0 [retransmission]" in text
     assert "client(server): SYN-SENT -> ESTABLISHED (rcv SYN,ACK)" in text
     assert "timer rto set" not in text
     assert "timer rto set" in simulate("handshake").to_text(timers=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..segment import ACK, FIN, RST, SEQ_SPACE, SYN, Segment, seq_diff
+from ..segment import ACK, FIN, PSH, RST, SEQ_SPACE, SYN, Segment, seq_diff
 from ..vocabulary import RECEIVING, TRANSMITTING, AppAction, Event, NoteKind, SocketError, State, Timer
 from .receivespace import Arrival
 
@@ -247,7 +247,7 @@ class SegmentArrives(_Self):
                 return False  # accept queue full: ignore the ACK, the SYN,ACK timer will retry
             self.timers.cancel(Timer.RTO)
             space.una = space.iss + 1
-            space.wnd = seg.window
+            space.update_window(seg.window)
             self._handshake_complete(now)
             self.move(Event.RCV_ACK_OF_SYN, now)
             self.notify(AppAction.CONNECTED, now)
@@ -291,6 +291,10 @@ class SegmentArrives(_Self):
             self.abort(now, quietly=True)
             return True
         arrival, ready = self.rcv.take(seq, seg.payload)
+        if arrival is Arrival.IN_ORDER or arrival is Arrival.FILLED_HOLE:
+            # Linux tcp_event_data_recv → tcp_measure_rcv_mss: the peer's segment size, for
+            # rounding our window (TCP_REMNANT: FIN, URG, SYN or PSH marks a short segment)
+            self.rcv.measure(len(seg.payload), bool(seg.flags & (FIN | SYN | PSH)))
         if ready:
             self.rcv.deliver(ready)
             self.ledger.delivered(self.peer, ready)

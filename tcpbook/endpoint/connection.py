@@ -93,7 +93,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
         self.ledger = ledger  # the host's account of bytes sent and delivered (for digests)
         self.timers = Timers(emit, endpoint, peer, cid)
         self.sender = Sender(self, iss)
-        self.rcv = ReceiveSpace(profile.rcvbuf)
+        self.rcv = ReceiveSpace(profile.rcvbuf, profile.mss, profile.sws_avoidance)
         self.read_closed = False  # close(), not shutdown(): data arriving now is answered by RST
         self.ack_pending = 0  # in-order data segments received and not yet ACKed (delayed ACK)
         self.syn_attempt = 0  # index into the SYN / SYN,ACK timeout schedule
@@ -168,7 +168,7 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
 
     def segment(self, seq: int, flags: int, payload: bytes = b"", *, mss: bool = False, ack: int | None = None) -> Segment:
         """A segment from us to the peer, carrying RCV.NXT (or ``ack``) and our window."""
-        window = self.rcv.offer()
+        window = self.rcv.offer(self.sender.eff_mss, syn=bool(flags & SYN))
         return Segment(
             self.endpoint,
             self.peer,
@@ -235,10 +235,10 @@ class Connection(UserCalls, SegmentArrives, Timeouts):
 
     def _synchronized(self, seg: Segment) -> None:
         """The peer's SYN is in: learn its ISN, window and MSS."""
-        self.rcv.synchronize(seg.seq)
-        self.sender.space.wnd = seg.window
+        self.sender.space.update_window(seg.window)
         if seg.mss is not None:
             self.sender.peer_mss = seg.mss
+        self.rcv.synchronize(seg.seq, self.sender.mss)
 
     def _handshake_complete(self, now: float) -> None:
         """Our SYN is acknowledged: take the handshake's RTT sample, or apply RFC 6298 §5.7."""

@@ -28,6 +28,7 @@ from ..profiles import Profile
 from ..segment import ACK, RST, SEQ_SPACE, SYN, Segment
 from ..vocabulary import AppAction, NoteKind, Queue, State
 from .effects import AppNotice, Effect, Note, Transmit
+from .receivespace import initial_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -229,7 +230,8 @@ class Listener:
             isn,
             (seg.seq + 1) % SEQ_SPACE,
             SYN | ACK,
-            window=min(self.profile.rcvbuf, 65535),
+            # tcp_conn_request → tcp_openreq_init_rwin: chosen as for any SYN,ACK, with our MSS
+            window=initial_window(self.profile.rcvbuf, self.profile.mss, self.profile.sws_avoidance),
             mss=COOKIE_MSS_TABLE[index],
         )
         self.emit(Transmit(reply, False))

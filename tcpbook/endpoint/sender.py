@@ -7,6 +7,8 @@ control (:mod:`~tcpbook.endpoint.congestion`), and decides *what* to send and *w
 
 * :meth:`~Sender.push` — data in MSS-sized segments while both windows allow (the peer's
   receive window, RFC 9293 §3.8.6, and the congestion window, RFC 5681), then the FIN;
+  a segment goes only whole into the peer's window, never cut to fill a gap at its
+  right edge (silly window syndrome avoidance, :meth:`~Sender.sendable`);
 * :meth:`~Sender.on_ack` — an ACK advances SND.UNA, grows the congestion window, feeds
   the RTT estimator; three duplicate ACKs start a fast retransmit and NewReno's fast
   recovery (RFC 5681 §3.2, RFC 6582);
@@ -15,7 +17,9 @@ control (:mod:`~tcpbook.endpoint.congestion`), and decides *what* to send and *w
 * :meth:`~Sender.loss_probe` — Linux's tail loss probe (RFC 8985 §7): when a flight's
   last segments go unanswered, resend the last one after about two round trips, before
   the RTO;
-* :meth:`~Sender.persist_timeout` — probe a zero window (RFC 9293 §3.8.6.1).
+* :meth:`~Sender.persist_timeout` — probe a zero window (RFC 9293 §3.8.6.1), or fill a
+  window too small for the next segment once nothing else will come (§3.8.6.2.1's
+  override timeout).
 
 The connection builds and transmits the segments (it knows the ACK number and the window
 to advertise) through :meth:`~tcpbook.endpoint.connection.Connection.transmit_data`.
@@ -38,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OPEN, RECOVERY, LOSS = "open", "recovery", "loss"  # Linux's TCP_CA_Open, TCP_CA_Recovery, TCP_CA_Loss
 TCP_TIMEOUT_MIN = 0.002  # Linux: 2 jiffies added to a loss probe's 2·SRTT with several segments out
+SWS_OVERRIDE = 1.0  # RFC 9293 §3.8.6.2.1: the sender's SWS override timeout "should be in the range 0.1 - 1.0 seconds"
 
 
 class Sender:
@@ -75,9 +80,25 @@ class Sender:
         self._reported = (self.cc.cwnd, self.cc.ssthresh)
 
     @property
-    def mss(self) -> int:
-        """The largest payload we send — our MSS or the peer's, whichever is smaller."""
+    def eff_mss(self) -> int:
+        """The effective send MSS, Eff.snd.MSS of RFC 9293 §3.7.1 — our MSS or the peer's,
+        whichever is smaller (no IP or TCP options here)."""
         return min(self.profile.mss, self.peer_mss)
+
+    @property
+    def mss(self) -> int:
+        """The largest payload we send — Eff.snd.MSS, and on Linux at most half the largest
+        window the peer ever offered (``tcp_bound_to_half_wnd``, applied by
+        ``tcp_sync_mss``: "When peer uses tiny windows, there is no use in packetizing to
+        sub-MSS pieces for the sake of SWS" — the whole window if it is 536 or less, and
+        never below 48 bytes)."""
+        mss = min(self.profile.mss, self.peer_mss)
+        if self.profile.sws_avoidance == "linux":
+            max_window = self.space.max_wnd
+            cutoff = max_window >> 1 if max_window > 536 else max_window
+            if cutoff and mss > cutoff:
+                return max(cutoff, 68 - 20)  # 68 - tp->tcp_header_len, a header without options
+        return mss
 
     @property
     def packets_out(self) -> int:
@@ -111,14 +132,52 @@ class Sender:
             return True
         return space.fin_queued and (space.fin_seq is None or space.fin_seq >= space.nxt)
 
+    def sendable(self, seq: int) -> int:
+        """How many data bytes the peer's window lets us send at ``seq`` now (0: none).
+
+        The next segment is min(MSS, data left) bytes.  If it fits in the usable window
+        (SND.UNA + SND.WND − ``seq``), it goes.  If not, the profile's ``sws_avoidance``
+        decides (the sender's half of silly window syndrome avoidance):
+
+        ``linux``
+            nothing: ``tcp_write_xmit`` stops when ``tcp_snd_wnd_test`` fails — "Does at
+            least the first segment of SKB fit into the send window?" — and the sender is
+            receive-window limited until an ACK opens the window or the persist timer
+            fires (:meth:`persist_timeout`).  Never a sliver cut to fill the window's edge.
+        ``rfc``
+            RFC 9293 §3.8.6.2.1 (a MUST), with U the usable window and D the data waiting:
+            send "(1) if a maximum-sized segment can be sent … min(D,U) >= Eff.snd.MSS;
+            (2) … if the data is pushed and all queued data can be sent now … D <= U;
+            (3) or if at least a fraction Fs of the maximum window can be sent …
+            min(D,U) >= Fs * Max(SND.WND)" (Fs = 1/2) — then U bytes go; "(4) or if the
+            override timeout occurs" (:meth:`persist_timeout`).  The model has no Nagle
+            algorithm, so the bracketed "SND.NXT = SND.UNA" of (2) and (3) does not apply,
+            and every write is pushed.
+        ``none``
+            as much as fits: a segment cut to the window's edge, however small.
+        """
+        space = self.space
+        size = min(self.mss, space.data_end - seq)
+        usable = space.una + space.wnd - seq
+        if size <= usable:
+            return size
+        rules = self.profile.sws_avoidance
+        if rules == "none":
+            return max(usable, 0)
+        if rules == "rfc" and usable > 0 and 2 * usable >= space.max_wnd:
+            return usable
+        return 0
+
     def push(self, now: float) -> None:
         """Send what both windows allow from SND.NXT on: data in MSS-sized segments, the
         FIN after the last byte (riding on the last data segment when it fits).  The FIN
-        needs no receive window.  When the peer's window is shut and nothing in flight
-        could bring news of it reopening, the persist timer starts probing."""
-        space, mss, cc = self.space, self.mss, self.cc
+        needs no receive window.  When the peer's window holds the data back and nothing
+        in flight could bring news of it opening, the persist timer starts (Linux
+        ``tcp_check_probe_timer``, whatever the window: zero, or too small for the next
+        segment)."""
+        space, cc = self.space, self.cc
         data_end = space.data_end
-        sent_any = cwnd_full = False
+        sent_any = cwnd_full = rwnd_limited = False
         while True:
             seq = space.nxt
             wants_fin = space.fin_queued and (space.fin_seq is None or space.fin_seq >= seq)
@@ -127,28 +186,37 @@ class Sender:
             if len(self.flight) >= cc.cwnd:
                 cwnd_full = True
                 break
-            size = min(mss, data_end - seq, space.una + space.wnd - seq) if seq < data_end else 0
+            size = self.sendable(seq) if seq < data_end else 0
             if seq < data_end and size <= 0:
+                rwnd_limited = True
                 break
-            payload = space.bytes_at(seq, size) if size else b""
-            end = seq + size
-            flags = ACK | PSH if size and space.pushes(seq, end) else ACK
-            if wants_fin and end == data_end:
-                flags |= FIN  # the FIN: alone, or riding on the last data segment
-                space.fin_seq = end
-                end += 1
-            self._send(seq, end, flags, payload, now)
+            self._send_new(seq, size, wants_fin, now)
             sent_any = True
         if sent_any or cwnd_full:
             self._validate_cwnd(cwnd_full)
         if sent_any:
             self.arm_timer(now, sent_new=True)
-        if space.wnd == 0 and space.nxt < data_end and not self.flight:
+        if rwnd_limited and not self.flight:
             if Timer.PERSIST not in self.timers:
                 self.persist_backoff = self.rtt.rto
-                self.timers.set(Timer.PERSIST, now, self.persist_backoff)
-        elif space.wnd > 0 and Timer.PERSIST in self.timers:
+                first = self.persist_backoff
+                if self.profile.sws_avoidance == "rfc" and space.una + space.wnd > space.nxt:
+                    first = min(first, SWS_OVERRIDE)  # a window, but too small: the override timeout
+                self.timers.set(Timer.PERSIST, now, first)
+        elif Timer.PERSIST in self.timers:
             self.timers.cancel(Timer.PERSIST)
+
+    def _send_new(self, seq: int, size: int, wants_fin: bool, now: float, *, push: bool = False) -> None:
+        """Send ``size`` data bytes from ``seq`` (and the FIN after them, if it is due there)."""
+        space = self.space
+        payload = space.bytes_at(seq, size) if size else b""
+        end = seq + size
+        flags = ACK | PSH if size and (push or space.pushes(seq, end)) else ACK
+        if wants_fin and end == space.data_end:
+            flags |= FIN  # the FIN: alone, or riding on the last data segment
+            space.fin_seq = end
+            end += 1
+        self._send(seq, end, flags, payload, now)
 
     def _send(self, seq: int, end: int, flags: int, payload: bytes, now: float) -> None:
         """Put one segment on the wire and into the flight; time it if it is new (Karn)."""
@@ -176,12 +244,20 @@ class Sender:
             return True
         return self.cc.in_slow_start and self.cc.cwnd < 2 * self.max_packets_out
 
-    def resend(self, seq: int, now: float, *, probe: bool = False) -> None:
-        """Resend the segment that starts at ``seq`` (data, or the FIN, or both).  A loss
+    def resend(self, seq: int, now: float, *, probe: bool = False, end: int | None = None) -> None:
+        """Resend the segment that starts at ``seq`` (data, or the FIN, or both), as it
+        was sent (``end``: where it ended, if it is no longer in the flight), cut to the
+        MSS (Linux ``__tcp_retransmit_skb`` fragments to ``tcp_current_mss``).  A loss
         ``probe`` does not start the give-up clock (Linux sends it without
         ``tcp_retransmit_skb``)."""
         space = self.space
-        size = min(self.mss, space.data_end - seq) if seq < space.data_end else 0
+        if end is None:
+            end = next((e for s, e in self.flight if s == seq), None)
+        if seq < space.data_end:
+            limit = space.data_end if end is None else min(end, space.data_end)
+            size = min(self.mss, limit - seq)
+        else:
+            size = 0
         payload = space.bytes_at(seq, size) if size else b""
         flags = ACK | PSH if size and space.pushes(seq, seq + size) else ACK
         if space.fin_seq is not None and seq + size == space.fin_seq:
@@ -209,7 +285,8 @@ class Sender:
         """
         space = self.space
         fin_acked = False
-        old_window, space.wnd = space.wnd, window
+        old_window = space.wnd
+        space.update_window(window)
         if ack > space.una:
             acked_before = space.una
             space.acknowledge(ack)
@@ -328,11 +405,12 @@ class Sender:
         self.state, self.recover, self.dupacks = LOSS, self.space.max, 0
         self.tlp_high_seq = None
         self._report(CwndChange.TIMEOUT, now)
+        head_end = self.flight[0][1] if self.flight else None
         self.flight.clear()
         self.space.nxt = self.space.una
         self.push(now)
-        if not self.flight:  # a zero window: nothing could go; resend the head anyway
-            self.resend(self.space.una, now)
+        if not self.flight:  # a zero (or too small) window: nothing could go; resend the head anyway
+            self.resend(self.space.una, now, end=head_end)
         self.timers.cancel(Timer.TLP)
         if Timer.RTO not in self.timers:  # (the push armed it when it sent)
             self.timers.set(Timer.RTO, now, self._rto_duration(now))
@@ -362,12 +440,34 @@ class Sender:
         space = self.space
         if not self.flight or space.fin_seq is None or self.flight[-1][1] != space.fin_seq + 1:
             return False
-        return not (space.nxt < space.data_end and space.una + space.wnd > space.nxt)
+        return not (space.nxt < space.data_end and self.sendable(space.nxt) > 0)
 
     def persist_timeout(self, now: float) -> None:
-        """Zero-window probe: a segment with an old sequence number forces the peer to
-        answer with an ACK carrying its current window (Linux ``tcp_xmit_probe_skb``)."""
-        seq = self.space.una - 1
+        """The persist timer fired: data waits, nothing is in flight, and the peer's
+        window held it back (Linux ``tcp_probe_timer`` → ``tcp_send_probe0`` →
+        ``tcp_write_wakeup``).
+
+        If the window has room, though less than the next segment needs, the sender held
+        back to avoid the silly window syndrome; now it fills the window: as many bytes as
+        fit (at most an MSS), with PSH, sent as new data.  Linux: "We are probing the
+        opening of a window but the window size is != 0 must have been a result SWS
+        avoidance ( sender )"; RFC 9293 §3.8.6.2.1: "(4) or if the override timeout
+        occurs".  The segment is in flight: the retransmission timer takes over.
+
+        Otherwise the window is zero: a zero-window probe, a segment with an old sequence
+        number that forces the peer to answer with an ACK carrying its current window
+        (Linux ``tcp_xmit_probe_skb``), and the next probe after twice as long."""
+        space = self.space
+        room = space.una + space.wnd - space.nxt
+        if space.nxt < space.data_end and room > 0:
+            seq = space.nxt
+            size = min(room, self.mss, space.data_end - seq)
+            wants_fin = space.fin_queued and (space.fin_seq is None or space.fin_seq >= seq)
+            self._send_new(seq, size, wants_fin, now, push=True)
+            self.timers.cancel(Timer.PERSIST)
+            self.arm_timer(now, sent_new=True)
+            return
+        seq = space.una - 1
         self.conn.transmit_data(seq, ACK, b"", now)
         self.persist_backoff = min(self.persist_backoff * 2, self.profile.rto_max)
         self.timers.set(Timer.PERSIST, now, self.persist_backoff)

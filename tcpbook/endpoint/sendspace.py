@@ -13,7 +13,8 @@ RFC 9293 §3.3.1 names the variables::
 
 Here they are ``SendSpace.una``, ``SendSpace.nxt`` and ``SendSpace.wnd``;
 ``SendSpace.max`` is the highest sequence number ever sent (a segment below it is
-a retransmission).  Sequence numbers are kept as unbounded integers counted from the
+a retransmission), ``SendSpace.max_wnd`` the largest window the peer ever offered
+(RFC 9293 §3.8.6.2.1's Max(SND.WND); Linux ``max_window``).  Sequence numbers are kept as unbounded integers counted from the
 ISS (reduced modulo 2**32 only on the wire), which keeps the arithmetic readable.
 
 The buffer holds what the application handed to ``send()``: the bytes in flight (from
@@ -31,7 +32,7 @@ from ..payload import ByteStream, Data
 class SendSpace:
     """SND.UNA, SND.NXT, SND.WND, ISS, the highest sequence sent, our FIN, and the buffer."""
 
-    __slots__ = ("iss", "una", "nxt", "max", "wnd", "fin_queued", "fin_seq", "queued", "_stream", "_held", "_held_from", "_write_ends")
+    __slots__ = ("iss", "una", "nxt", "max", "wnd", "max_wnd", "fin_queued", "fin_seq", "queued", "_stream", "_held", "_held_from", "_write_ends")
 
     def __init__(self, iss: int) -> None:
         self.iss = iss  # initial send sequence number (our SYN occupies it)
@@ -39,6 +40,7 @@ class SendSpace:
         self.nxt = iss  # SND.NXT: next sequence number to send
         self.max = iss  # highest sequence number ever sent, plus one
         self.wnd = 0  # SND.WND: the window the peer last advertised
+        self.max_wnd = 0  # Max(SND.WND): the largest window the peer ever advertised
         self.fin_queued = False  # the application closed its sending side: a FIN follows the data
         self.fin_seq: int | None = None  # the sequence number our FIN occupies, once sent
         self.queued = 0  # bytes the application has handed to send() so far
@@ -61,6 +63,12 @@ class SendSpace:
     def fin_acked(self) -> bool:
         """Our FIN was sent and has been acknowledged."""
         return self.fin_seq is not None and self.una > self.fin_seq
+
+    def update_window(self, window: int) -> None:
+        """The peer advertised ``window``: SND.WND, and Max(SND.WND) if it is the largest yet."""
+        self.wnd = window
+        if window > self.max_wnd:
+            self.max_wnd = window
 
     def queue(self, data: Data) -> None:
         """Append application data (``send()`` returned: it is the kernel's now)."""

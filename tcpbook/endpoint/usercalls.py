@@ -47,7 +47,7 @@ class UserCalls(_Self):
         """A valid SYN cookie came back in ``seg``'s ACK: rebuild SYN-RECEIVED as if our
         SYN,ACK had been sent from a queued request, then process the ACK (Linux
         ``cookie_v4_check``).  No SYN,ACK is sent again."""
-        self.rcv.synchronize((seg.seq - 1) % SEQ_SPACE)
+        self.rcv.synchronize((seg.seq - 1) % SEQ_SPACE, self.sender.mss, window_mss=self.sender.peer_mss)
         space = self.sender.space
         space.nxt = space.max = space.iss + 1
         self.move(Event.RCV_SYN, now)
@@ -78,8 +78,9 @@ class UserCalls(_Self):
         a window update (Linux ``tcp_cleanup_rbuf``: ``2 * rcv_window_now <=
         window_clamp`` and ``__tcp_select_window() >= 2 * rcv_window_now``); otherwise a
         sender facing a zero window waits for its persist timer.  Both sides of the
-        comparison are windows that can be offered (at most 65535 here), not the raw free
-        buffer: a big buffer behind a full-size window has nothing new to say.
+        comparison are windows that can be offered (at most 65535 here, and rounded as the
+        profile's ``sws_avoidance`` rounds them), not the raw free buffer: a big buffer
+        behind a full-size window has nothing new to say.
         """
         if self.state is State.CLOSED and self.error is SocketError.ECONNRESET:
             raise ConnectionReset("RECEIVE")
@@ -89,7 +90,7 @@ class UserCalls(_Self):
             data
             and self.state in RECEIVING
             and 2 * advertised <= self.rcv.clamp
-            and self.rcv.selectable >= 2 * max(advertised, 1)
+            and self.rcv.select(self.sender.eff_mss) >= 2 * max(advertised, 1)
         ):
             self.send_ack()
         return data
