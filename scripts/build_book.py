@@ -374,8 +374,8 @@ def link_notebook(page_html: Path, notebook: Path, wheel: Path, lang: str = "en"
 # (WCAG 2.5.3, "label in name": speech users say what they see).  Their visible text is
 # the better name, so the aria-label goes; decorative icons are hidden from the tree.
 ACCESSIBLE_NAME_FIXES = (
-    # the search button reads "Search Ctrl+K"; aria-label="Search" hid the shortcut
-    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
+    # the search button reads "Search Ctrl+K" ("搜索 Ctrl+K"); aria-label="Search" hid the shortcut
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) aria-label="[^"]*"'), r"\1"),
     # "Show code cell source" summaries, named "Toggle hidden content"
     (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
     # the colour-mode button's icons carry titles ("Light", "Dark") that are not its name
