@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -66,6 +67,8 @@ def build_page(page: str) -> tuple[int, Path, list[str], float]:
     edition = edition_of(page)
     out = OUT if edition is build_book.EN else OUT / edition.lang
     out.mkdir(parents=True, exist_ok=True)
+    # The preview holds this page only: pages of earlier previews would look like a book.
+    shutil.rmtree(out / "_build", ignore_errors=True)
     if edition is build_book.ZH:
         build_book.write_zh_config()
     toc = out / "_toc.yml"
