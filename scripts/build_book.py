@@ -725,15 +725,43 @@ def _recording_eval_role():  # noqa: ANN202
     return RecordingEvalRole()
 
 
+# --- Two builds side by side: one kernel start at a time ---------------------------------
+# jupyter_client picks a kernel's five TCP ports by binding free ones and letting them go;
+# the kernel binds them a moment later.  Two builds starting kernels at the same instant
+# can pick the same port ("Address already in use", "Kernel died before replying to
+# kernel_info").  A lock held from the choice of ports until the kernel has answered
+# serialises the starts (a second or two each); the runs themselves stay side by side.
+KERNEL_START_LOCK = BUILD / "kernel-start.lock"
+
+
+def _one_kernel_start_at_a_time(start_client):  # noqa: ANN001, ANN202 - wraps a myst-nb method
+    import fcntl  # noqa: PLC0415
+
+    def start_client_locked(self):  # noqa: ANN001, ANN202
+        KERNEL_START_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        with KERNEL_START_LOCK.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                return start_client(self)  # returns after the kernel's kernel_info reply
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    start_client_locked.tcpbook_locked = True
+    return start_client_locked
+
+
 def _install_inline_eval(app, config) -> None:  # noqa: ANN001
     from myst_nb.core.execute.inline import NotebookClientInline  # noqa: PLC0415
     from myst_nb.sphinx_ import SphinxNbRenderer  # noqa: PLC0415
 
-    for owner, attr in ((SphinxNbRenderer, "render_nb_cell_markdown"), (NotebookClientInline, "eval_variable")):
+    for owner, attr in ((SphinxNbRenderer, "render_nb_cell_markdown"), (NotebookClientInline, "eval_variable"),
+                        (NotebookClientInline, "start_client")):
         if not hasattr(owner, attr):  # a myst-nb release that moved it: fail loudly, never silently
             raise RuntimeError(f"build_book: myst-nb changed, {owner.__name__}.{attr} is gone; update build_book.py")
     SphinxNbRenderer.render_nb_cell_markdown = _run_cells_above_markdown
     NotebookClientInline.eval_variable = _eval_as_user_expression
+    if not getattr(NotebookClientInline.start_client, "tcpbook_locked", False):
+        NotebookClientInline.start_client = _one_kernel_start_at_a_time(NotebookClientInline.start_client)
     app.add_role("eval", _recording_eval_role(), override=True)
 
 
