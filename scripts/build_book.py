@@ -152,7 +152,14 @@ def check_sources(pages: list[str], source: Path = ROOT) -> list[Path]:
 # Run by the book's kernels at start-up: matplotlib figures reach the page as legible
 # inline SVG with an alt text (tcpbook.render.figurehtml.show_figures_as_html), the plots
 # the chapters draw with pyplot as much as the package's own pictures.
-KERNEL_STARTUP = "__import__('tcpbook.render.figurehtml', fromlist=['_']).show_figures_as_html()"
+#
+# A cell's output reaches the build through the kernel's output thread; ipykernel waits 10 s
+# for it and then writes "IOStream.flush timed out" to the kernel's own stderr, which it also
+# forwards into the cell, so a machine busy for 10 s (CI, two builds beside a test suite)
+# failed the strict build with a stderr that no chapter wrote.  The book's kernels wait 120 s.
+KERNEL_STARTUP = ("__import__('tcpbook.render.figurehtml', fromlist=['_']).show_figures_as_html(); "
+                  "[setattr(s, 'flush_timeout', 120) for s in (__import__('sys').stdout, __import__('sys').stderr) "
+                  "if hasattr(s, 'flush_timeout')]")
 
 
 def ensure_kernel() -> None:
@@ -245,7 +252,28 @@ def run_jupyter_book(edition: Edition = EN, prefix: str = "") -> tuple[int, list
     sys.stdout.flush()
     if code == 0:
         static_digest_file(edition).write_text(digest)
-    return code, warnings, time.perf_counter() - start
+    return code, [with_stderr_text(w, edition) for w in warnings], time.perf_counter() - start
+
+
+STDERR_WARNING_RE = re.compile(r"^(?P<source>\S+?\.md):\d+: WARNING: stderr was found in the cell outputs")
+STDERR_OUTPUT_RE = re.compile(r'<div class="output stderr[^"]*">.*?<pre>(?P<text>.*?)</pre>', re.S)
+
+
+def with_stderr_text(warning: str, edition: Edition) -> str:
+    """myst-nb's "stderr was found in the cell outputs of cell N" does not say what the cell
+    wrote; the page it built does.  Append the page's stderr outputs (their first lines), so
+    a failed build's report says what to fix."""
+    match = STDERR_WARNING_RE.match(warning)
+    if not match:
+        return warning
+    try:
+        page = Path(match["source"]).resolve().relative_to(edition.source.resolve()).with_suffix(".html")
+        built = (edition.output / "_build" / "html" / page).read_text(encoding="utf-8")
+    except (ValueError, OSError):
+        return warning
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", m["text"])).strip() for m in STDERR_OUTPUT_RE.finditer(built)]
+    said = sorted({" ".join(t.splitlines()[:2])[:200] for t in texts if t})
+    return f"{warning} (the page's stderr: {' | '.join(said)})" if said else warning
 
 
 def run_both(editions: tuple[Edition, ...]) -> dict[str, tuple[int, list[str], float]]:

@@ -73,3 +73,41 @@ def test_chapters_with_code_give_notebooks_with_code(toc_pages: list[str]) -> No
         if "```{code-cell}" in source.read_text(encoding="utf-8"):
             nb = nbformat.read(build_book.NOTEBOOKS / f"{Path(page).name}.ipynb", as_version=4)
             assert any(cell.cell_type == "code" for cell in nb.cells), page
+
+
+def test_a_stderr_warning_says_what_the_cell_wrote(tmp_path: Path) -> None:
+    """myst-nb names the cell only; the report adds what the page shows it wrote."""
+    edition = build_book.Edition("zh", tmp_path / "zh", tmp_path / "out", tmp_path / "html", "中文")
+    page = edition.output / "_build" / "html" / "chapters" / "05-teardown.html"
+    page.parent.mkdir(parents=True)
+    page.write_text('<div class="output stderr highlight-myst-ansi notranslate"><div class="highlight"><pre>'
+                    '<span></span>IOStream.flush timed out\n</pre></div></div>', encoding="utf-8")
+    warning = (f"{edition.source}/chapters/05-teardown.md:60: WARNING: stderr was found in the cell outputs "
+               "of cell 5 [mystnb.stderr]")
+    assert build_book.with_stderr_text(warning, edition) == warning + " (the page's stderr: IOStream.flush timed out)"
+    other = f"{edition.source}/chapters/05-teardown.md:9: WARNING: undefined label: 'x'"
+    assert build_book.with_stderr_text(other, edition) == other  # other warnings are left as they are
+
+
+def test_the_books_kernels_wait_for_their_output_longer_than_a_busy_machine_stalls() -> None:
+    """The book's kernel starts with ipykernel's 10 s flush timeout raised (see KERNEL_STARTUP)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    build_book.ensure_kernel()
+    specs = KernelSpecManager(kernel_dirs=[str(build_book.KERNEL_DIR / "kernels")])
+    manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    manager.start_kernel(env=build_book.book_env())
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        printed: list[str] = []
+        reply = client.execute_interactive("import sys; print(sys.stdout.flush_timeout, sys.stderr.flush_timeout)",
+                                           output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+                                           timeout=120)
+        assert reply["content"]["status"] == "ok"
+        assert "".join(printed).split() == ["120", "120"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
