@@ -61,7 +61,7 @@ NOTEBOOKS = HTML / "_downloads" / "notebooks"  # the English edition's
 REPORT = BUILD / "build-report.json"
 LOG = BUILD / "build.log"  # the English build's; the Chinese one logs to build-zh.log
 VENV = ROOT / ".venv"
-KERNEL_DIR = VENV / "share" / "jupyter"
+KERNEL_DIR = VENV / "share" / "tcpbook-book-kernel"  # a Jupyter data dir: kernels/python3 (ensure_kernel)
 ZH_SOURCE = ROOT / "zh"
 
 
@@ -151,35 +151,34 @@ def check_sources(pages: list[str], source: Path = ROOT) -> list[Path]:
 
 # Run by the book's kernels at start-up: matplotlib figures reach the page as legible
 # inline SVG with an alt text (tcpbook.render.figurehtml.show_figures_as_html), the plots
-# the chapters draw with pyplot as much as the package's own pictures.
-#
-# A cell's output reaches the build through the kernel's output thread; ipykernel waits 10 s
-# for it and then writes "IOStream.flush timed out" to the kernel's own stderr, which it also
-# forwards into the cell, so a machine busy for 10 s (CI, two builds beside a test suite)
-# failed the strict build with a stderr that no chapter wrote.  The book's kernels wait 120 s.
-KERNEL_STARTUP = ("__import__('tcpbook.render.figurehtml', fromlist=['_']).show_figures_as_html(); "
-                  "[setattr(s, 'flush_timeout', 120) for s in (__import__('sys').stdout, __import__('sys').stderr) "
-                  "if hasattr(s, 'flush_timeout')]")
+# the chapters draw with pyplot as much as the package's own pictures, and text in Chinese
+# finds a CJK font.
+KERNEL_STARTUP = "__import__('tcpbook.render.figurehtml', fromlist=['_']).show_figures_as_html()"
 
 
 def ensure_kernel() -> None:
-    """Install the ``python3`` kernelspec of this Python into ``.venv/share/jupyter``."""
+    """Write the book's ``python3`` kernelspec (this Python, with :data:`KERNEL_STARTUP`)
+    into :data:`KERNEL_DIR`, which the builds put first on ``JUPYTER_PATH``.
+
+    The directory is the book's alone: ``make lab`` (binder/postBuild) installs a plain
+    ``python3`` kernelspec into ``.venv/share/jupyter``, and when the two shared that file a
+    build starting its kernels just then ran them without the start-up lines (no CJK font:
+    a strict Chinese build failed on matplotlib's "Glyph missing" warnings).  The file is
+    replaced in one step, so a kernel starting meanwhile reads the old spec or the new one.
+    """
+    from ipykernel.kernelspec import get_kernel_dict  # noqa: PLC0415 - only builds need it
+
     spec = KERNEL_DIR / "kernels" / "python3" / "kernel.json"
-    startup = f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"
-    if spec.is_file():
-        installed = json.loads(spec.read_text())
-        argv = installed.get("argv", [])
-        if argv and Path(argv[0]) == Path(sys.executable) and installed.get("display_name") == "Python 3" \
-                and startup in argv:
-            return
-    subprocess.run(
-        [sys.executable, "-m", "ipykernel", "install", "--prefix", str(VENV), "--name", "python3",
-         "--display-name", "Python 3"],  # as the chapters' headers say (see binder/postBuild)
-        check=True, stdout=subprocess.DEVNULL,
-    )
-    kernel = json.loads(spec.read_text())
-    kernel["argv"].append(startup)
-    spec.write_text(json.dumps(kernel, indent=1) + "\n")
+    python_arguments = ["-Xfrozen_modules=off"] if sys.version_info >= (3, 11) else []  # as ipykernel install
+    wanted = {**get_kernel_dict([f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"], python_arguments),
+              "display_name": "Python 3"}  # as the chapters' headers say (see binder/postBuild)
+    text = json.dumps(wanted, indent=1) + "\n"
+    if spec.is_file() and spec.read_text(encoding="utf-8") == text:
+        return
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    partial = spec.with_name(f"kernel.json.{os.getpid()}.{threading.get_ident()}")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, spec)
 
 
 def book_env(lang: str = "en") -> dict[str, str]:

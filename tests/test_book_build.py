@@ -8,6 +8,7 @@ produced for download.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import build_book
@@ -81,33 +82,39 @@ def test_a_stderr_warning_says_what_the_cell_wrote(tmp_path: Path) -> None:
     page = edition.output / "_build" / "html" / "chapters" / "05-teardown.html"
     page.parent.mkdir(parents=True)
     page.write_text('<div class="output stderr highlight-myst-ansi notranslate"><div class="highlight"><pre>'
-                    '<span></span>IOStream.flush timed out\n</pre></div></div>', encoding="utf-8")
+                    '<span></span>UserWarning: Glyph 26102 missing from font(s) DejaVu Sans.\n</pre></div></div>', encoding="utf-8")
     warning = (f"{edition.source}/chapters/05-teardown.md:60: WARNING: stderr was found in the cell outputs "
                "of cell 5 [mystnb.stderr]")
-    assert build_book.with_stderr_text(warning, edition) == warning + " (the page's stderr: IOStream.flush timed out)"
+    assert build_book.with_stderr_text(warning, edition) == warning + " (the page's stderr: UserWarning: Glyph 26102 missing from font(s) DejaVu Sans.)"
     other = f"{edition.source}/chapters/05-teardown.md:9: WARNING: undefined label: 'x'"
     assert build_book.with_stderr_text(other, edition) == other  # other warnings are left as they are
 
 
-def test_the_books_kernels_wait_for_their_output_longer_than_a_busy_machine_stalls() -> None:
-    """The book's kernel starts with ipykernel's 10 s flush timeout raised (see KERNEL_STARTUP)."""
+def test_the_books_kernel_is_its_own_and_runs_its_start_up_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builds find the book's kernelspec, not the plain one ``make lab`` installs into
+    the venv (binder/postBuild): sharing that file once started a Chinese build's kernels
+    without the start-up lines, and so without a CJK font."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
     build_book.ensure_kernel()
-    specs = KernelSpecManager(kernel_dirs=[str(build_book.KERNEL_DIR / "kernels")])
-    manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
-    manager.start_kernel(env=build_book.book_env())
+    env = build_book.book_env("zh")
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])  # as the builds' kernels are found
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert Path(spec.resource_dir) == build_book.KERNEL_DIR / "kernels" / "python3"
+    assert Path(spec.resource_dir) != Path(sys.prefix) / "share" / "jupyter" / "kernels" / "python3"  # postBuild's
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env=env)
     client = manager.client()
     client.start_channels()
     try:
         client.wait_for_ready(timeout=120)
         printed: list[str] = []
-        reply = client.execute_interactive("import sys; print(sys.stdout.flush_timeout, sys.stderr.flush_timeout)",
-                                           output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
-                                           timeout=120)
+        reply = client.execute_interactive(
+            "import matplotlib; print(any('CJK' in f for f in matplotlib.rcParams['font.family']))",
+            output_hook=lambda msg: printed.append(msg["content"].get("text", "")), timeout=120)
         assert reply["content"]["status"] == "ok"
-        assert "".join(printed).split() == ["120", "120"]
+        assert "".join(printed).split() == ["True"]  # use_fallback_fonts ran
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
