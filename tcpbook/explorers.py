@@ -20,10 +20,10 @@ It works in two worlds:
   (``TCPBOOK_STATIC=1``) the explorer runs every point of a small grid of control
   values and writes a :class:`StaticExplorer`: plain HTML with native controls (range
   inputs, a menu, radio buttons — named, and operable and announced by keyboard), every
-  picture of every frame once (inline SVG with its alt text, hidden until a frame shows
-  it), and a short script that shows the frame of the controls' values.  No kernel and
-  no widget manager: a frame switch only hides three elements and shows three, and the
-  page needs no 3.5 MB of JavaScript.
+  picture of every frame once (an image of its SVG with its alt text, hidden until a
+  frame shows it), and a short script that shows the frame of the controls' values.  No
+  kernel and no widget manager: a frame switch only hides three elements and shows three,
+  and the page needs no 3.5 MB of JavaScript.
 
 ``explore(name, static=True)`` or ``static=False`` forces a mode.
 """

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from tcpbook import ParameterError, simulate
 from tcpbook.explorers import SPECS, Explorer, HandshakeExplorer, explore
 from tcpbook.render import outcome_summary
+from tcpbook.render.figurehtml import figure_image
 from tcpbook.render.summary import alt_text
 from tcpbook.staticexplorer import StaticControl, StaticExplorer
 
@@ -79,11 +80,19 @@ def test_the_page_holds_each_picture_once_and_a_frame_table(handshake_static: St
         assert len(pictures) == len(set(pictures))  # each picture once
         assert max(row[k] for row in table["frames"]) == len(pictures) - 1
         assert sum(1 for p in _pictures(slot) if not p.has_attr("hidden")) == 1  # the default frame, without script
-    # the table maps every point to its own pictures
+    # the table maps every point to its own pictures: the summary as it is, each figure as
+    # an image of its SVG with its alt text (figure_image; tests/test_render_figurehtml.py)
     for flat, point in enumerate(itertools.product(*(range(n) for n in table["shape"]))):
         for k, slot in enumerate(slots):
-            expected = BeautifulSoup(handshake_static.frames[point][k], "html.parser").decode_contents()
+            picture = handshake_static.frames[point][k]
+            if k > 0:
+                picture = figure_image(picture)
+                assert picture.startswith('<figure class="tcpbook-figure tcpbook-')
+            expected = BeautifulSoup(picture, "html.parser").decode_contents()
             assert _pictures(slot)[table["frames"][flat][k]].decode_contents() == expected
+    assert "<svg" not in "".join(str(p) for slot in slots[1:] for p in _pictures(slot)).replace("data:image/svg+xml,<svg", "")
+    for img in doc.select(".tcpbook-pic img"):
+        assert img["alt"].startswith(("Ladder diagram", "State diagram")) and "min-width:" in img["style"]
 
 
 def test_controls_are_native_named_and_set_to_the_defaults(handshake_static: StaticExplorer) -> None:
@@ -198,3 +207,4 @@ def test_syn_flood_explorer_starts_on_linux_defaults():
     assert set(controls["syncookies"].grid) == {True, False}  # both precomputed for the static page
     assert controls["backlog"].default == SCENARIOS["syn-flood"].parameters()["backlog"]
     assert controls["synack_retries"].default == get_profile("linux").synack_retries
+

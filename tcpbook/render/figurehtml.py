@@ -265,15 +265,25 @@ def figure_image(figure: str) -> str:
 def _data_uri_text(svg: str) -> str:
     """``svg`` as the body of a ``data:`` URI inside a double-quoted HTML attribute.
 
-    Attribute values are written between single quotes where they hold none (a double
+    Line breaks and indentation between elements are dropped (never inside a ``<text>``);
+    attribute values are written between single quotes where they hold none (a double
     quote would cost three bytes, ``%22``), then only what a URI or the HTML attribute
     would misread is percent-encoded: ``%``, ``#`` (a fragment), ``&`` (a character
     reference to HTML), ``"`` and control characters.  The browser percent-decodes the
-    URI back to the exact SVG text."""
-    def requote(tag: re.Match[str]) -> str:
-        return re.sub(r'="([^"\']*)"', r"='\1'", tag.group(0))
+    URI back to the SVG, every element, attribute and word as it was."""
+    def requote(tag: str) -> str:
+        return re.sub(r'="([^"\']*)"', r"='\1'", tag)
 
-    text = re.sub(r"<[^>]+>", requote, svg)
+    def outside_text(part: str) -> str:
+        # Indentation between elements is no picture's content (matplotlib pretty-prints),
+        # and a line break in an attribute value is a space to XML anyway.
+        part = re.sub(r">\s*\n\s*<", "><", part)
+        return re.sub(r"<[^>]+>", lambda tag: requote(re.sub(r"\s*\n\s*", " ", tag.group(0))), part)
+
+    # The words of <text> elements are kept exactly, line breaks included.
+    pieces = re.split(r"(<text\b.*?</text>)", svg, flags=re.S)
+    text = "".join(re.sub(r"<[^>]+>", lambda tag: requote(tag.group(0)), piece) if k % 2 else outside_text(piece)
+                   for k, piece in enumerate(pieces))
     for char, code in (("%", "%25"), ("#", "%23"), ("&", "%26"), ('"', "%22"), ("\n", "%0A"), ("\r", "%0D"), ("\t", "%09")):
         text = text.replace(char, code)
     return text
