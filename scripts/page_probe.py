@@ -114,7 +114,7 @@ async () => {
     const r = f.el.getBoundingClientRect();
     const name = f.el.getAttribute('aria-label') || f.el.getAttribute('alt') || '';
     const where = f.el.closest('[id]');
-    const item = {name: name, where: where ? where.id : '', raster: !!f.raster,
+    const item = {name: name, where: where ? where.id : '', raster: !!f.raster, inline: !!f.inline,
                   width: r.width, top: r.top + scrollY, texts: [], marks: []};
     if (!f.raster) {
       for (const t of f.svg.querySelectorAll('text')) {
@@ -147,6 +147,7 @@ class Figure:
     name: str  # its accessible name (aria-label or alt)
     where: str  # the id of the nearest element with an id (a section, a cell)
     raster: bool  # a PNG/JPEG: its text cannot be measured
+    inline: bool  # an inline <svg> (else an <img> of an SVG, measured from its source)
     width: float  # CSS px on the page
     texts: list[dict]  # {text, px, quad}
     marks: list[dict]  # {quad}
@@ -158,7 +159,7 @@ class Figure:
 
 def figure_texts(page) -> list[Figure]:  # noqa: ANN001 - a Playwright Page
     """Every figure of the loaded ``page`` with the size and box of each of its texts."""
-    return [Figure(f["name"], f["where"], f["raster"], f["width"], f["texts"], f["marks"])
+    return [Figure(f["name"], f["where"], f["raster"], f["inline"], f["width"], f["texts"], f["marks"])
             for f in page.evaluate(FIGURE_TEXTS_JS)]
 
 

@@ -20,10 +20,10 @@ It works in two worlds:
   (``TCPBOOK_STATIC=1``) the explorer runs every point of a small grid of control
   values and writes a :class:`StaticExplorer`: plain HTML with native controls (range
   inputs, a menu, radio buttons — named, and operable and announced by keyboard), every
-  picture of every frame once (inline SVG with its alt text, hidden until a frame shows
-  it), and a short script that shows the frame of the controls' values.  No kernel and
-  no widget manager: a frame switch only hides three elements and shows three, and the
-  page needs no 3.5 MB of JavaScript.
+  picture of every frame once (an image of its SVG with its alt text, hidden until a
+  frame shows it), and a short script that shows the frame of the controls' values.  No
+  kernel and no widget manager: a frame switch only hides three elements and shows three,
+  and the page needs no 3.5 MB of JavaScript.
 
 ``explore(name, static=True)`` or ``static=False`` forces a mode.
 """
@@ -387,67 +387,155 @@ class _DotCoprocess:
 
 
 _LIVE_DOT = _DotCoprocess()
-LIVE_DEBOUNCE_S = (0.04, 0.12)  # the burst window: its floor and ceiling (seconds)
+# The window (seconds) a change waits for a newer one: after a change that came alone at
+# least the first, which covers the round trip that brings a burst's second change before
+# any burst has been seen; inside a burst at least the second (its later gaps are longer:
+# the drawing of a stale change competes with the round trip); never more than the third.
+# Measured in JupyterLab: benchmarks/bench_lab_latency.py, tests/test_explorers.py.
+LIVE_WINDOW_S = (0.07, 0.12, 0.15)
+LIVE_DRAW_GUESS_S = 0.04  # how long drawing a frame takes, until the first one has been timed
 
 
 class _Debounced:
-    """Draw once for a burst of control changes: the last one.
+    """Show one picture for a burst of control changes: the last one's.
 
-    In a kernel each control change arrives as a message; each (re)starts a short timer,
-    and only the timer of the last change draws.  The browser sends a widget's next change
-    only after the kernel has answered the previous one, so within a burst the changes
-    arrive one message round trip apart: the window follows that spacing (1.5 times its
-    running average, between the floor and the ceiling of ``delay``), short on an idle
-    machine, longer on a busy one.  A frame that a newer change made stale while it was
-    being drawn is dropped, not shown.  ipykernel 7 hands widget messages to several
-    threads (its "subshells"), so the timer is a thread and drawing is serialised by a
-    lock.  Outside a kernel's event loop (a script, a test setting ``widget.value``) the
-    action runs at once.
+    In a kernel each control change arrives as a message.  The browser sends a widget's
+    next change only after the kernel has answered the previous one, so within a burst
+    (arrow keys held down, quick clicks) the changes arrive one message round trip apart.
+    A change is shown once no newer one has come for a *window*, learnt from the bursts
+    seen so far — 1.5 times the average gap between a burst's first two changes for a
+    change that came alone, 1.5 times the average gap between its later changes for a
+    change inside a burst — and kept between the floors and the ceiling of ``window``
+    (see :data:`LIVE_WINDOW_S`): short on an idle machine, longer on a busy one.
 
-    ``action(current)`` draws; ``current()`` tells it whether its change is still the last.
+    The window does not add to the wait: a change is drawn (in a thread) while its window
+    runs, starting as late as the drawing's running average duration allows, so that the
+    frame is ready when the window closes — not earlier, because a drawing competes for
+    the cores with the round trip that may bring the next change.  A frame that a newer
+    change made stale is never shown.  Drawing and showing are serialised: ipykernel 7
+    hands widget messages to several threads ("subshells").
+
+    ``draw()`` computes a frame from the controls' current values and returns the
+    function that puts it on screen.  Outside a kernel's event loop (a script, a test
+    setting ``widget.value``) each change is drawn and shown at once.  ``clock``,
+    ``later(delay, fn)`` (a started timer with ``cancel()``) and ``spawn(fn)`` (a thread)
+    can be replaced, so the tests drive the debouncer on a virtual clock.
     """
 
-    def __init__(self, action: Callable[[Callable[[], bool]], None],
-                 delay: tuple[float, float] = LIVE_DEBOUNCE_S) -> None:
-        self.action, (self.floor, self.ceiling) = action, delay
-        self._timer: threading.Timer | None = None
+    def __init__(self, draw: Callable[[], Callable[[], None]], window: tuple[float, float, float] = LIVE_WINDOW_S, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 later: Callable[[float, Callable[[], None]], Any] | None = None,
+                 spawn: Callable[[Callable[[], None]], None] | None = None,
+                 in_kernel: Callable[[], bool] | None = None) -> None:
+        self.draw, (self.floor, self.burst_floor, self.ceiling) = draw, window
+        self.clock = clock
+        self.later = later or _start_timer
+        self.spawn = spawn or _start_thread
+        self.in_kernel = in_kernel or _in_event_loop
+        self._lock = threading.Lock()  # guards the fields below
         self._changes = 0  # how many changes have arrived
-        self._last = float("-inf")  # when the last one arrived (time.monotonic)
-        self._spacing = 0.0  # running average of the spacing of changes within bursts
-        self._lock = threading.Lock()  # guards the fields above
-        self._drawing = threading.Lock()  # one redraw at a time
+        self._last = float("-inf")  # when the last one arrived (clock)
+        self._burst = 0  # how many changes the current burst has had
+        self._gaps = [0.0, 0.0]  # running average gaps: a burst's first two changes, its later ones
+        self._draw_time = LIVE_DRAW_GUESS_S  # running average time to draw a frame
+        self._timers: list[Any] = []  # the last change's: when to start drawing, when its window closes
+        self._due = 0  # the newest change whose time to draw has come
+        self._drawing = False  # a drawing thread is at work
+        self._quiet = 0  # the newest change whose window has closed
+        self._ready: tuple[int, Callable[[], None]] | None = None  # (change, show) of the newest drawn frame
+        self._shown = 0  # the change whose frame is on screen
+        self._showing = threading.Lock()  # one frame put on screen at a time
 
-    def window(self) -> float:
-        return min(self.ceiling, max(self.floor, 1.5 * self._spacing))
+    def window(self, in_burst: bool = False) -> float:
+        """The window of a change that came alone, or of one inside a burst."""
+        floor = self.burst_floor if in_burst else self.floor
+        return min(self.ceiling, max(floor, 1.5 * self._gaps[in_burst]))
 
     def __call__(self, _change: Any = None) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            with self._drawing:
-                self.action(lambda: True)
+        if not self.in_kernel():
+            with self._showing:
+                self.draw()()
             return
         with self._lock:
-            now = time.monotonic()
-            if now - self._last < 2 * self.ceiling:  # the same burst: learn its spacing
-                self._spacing = now - self._last if not self._spacing else 0.7 * self._spacing + 0.3 * (now - self._last)
-            self._last = now
+            now = self.clock()
+            gap, self._last = now - self._last, now
+            in_burst = gap < 2 * self.ceiling
+            if in_burst:  # learn the burst's gaps: its first, and its later ones
+                later = self._burst > 1
+                self._gaps[later] = gap if not self._gaps[later] else 0.7 * self._gaps[later] + 0.3 * gap
+            self._burst = self._burst + 1 if in_burst else 1
             self._changes += 1
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.window(), self._fire, args=(self._changes,))
-            self._timer.daemon = True
-            self._timer.start()
+            change, window = self._changes, self.window(in_burst)
+            for timer in self._timers:
+                timer.cancel()
+            self._timers = [self.later(max(0.0, window - self._draw_time), lambda: self._draw_due(change)),
+                            self.later(window, lambda: self._window_over(change))]
 
-    def _current(self, change: int) -> bool:
+    def _draw_due(self, change: int) -> None:
         with self._lock:
-            return change == self._changes
+            if change != self._changes:
+                return  # a newer change came: it has its own time to draw
+            self._due = change
+            if self._drawing:
+                return  # the drawing thread draws it next
+            self._drawing = True
+        self.spawn(self._draw_newest)
 
-    def _fire(self, change: int) -> None:
-        if not self._current(change):
-            return  # a later change restarted the timer: its own timer draws
-        with self._drawing:
-            self.action(lambda: self._current(change))
+    def _draw_newest(self) -> None:
+        """Draw the newest change whose time has come, until none is left (a thread)."""
+        while True:
+            with self._lock:
+                change = self._due
+            start = self.clock()
+            try:
+                show = self.draw()
+            except BaseException:
+                with self._lock:
+                    self._drawing = False  # the next change draws again
+                raise
+            with self._lock:
+                self._draw_time = 0.7 * self._draw_time + 0.3 * (self.clock() - start)
+                if change == self._changes:
+                    self._ready = (change, show)
+                if self._due == change:
+                    self._drawing = False
+                    break
+        self._show_if_due()
+
+    def _window_over(self, change: int) -> None:
+        with self._lock:
+            self._quiet = max(self._quiet, change)
+        self._show_if_due()
+
+    def _show_if_due(self) -> None:
+        with self._showing:
+            with self._lock:
+                if self._ready is None:
+                    return
+                change, show = self._ready
+                if not change == self._changes == self._quiet or change == self._shown:
+                    return  # its window is still open, or a newer change came, or it is shown
+                self._shown = change
+            show()
+
+
+def _start_timer(delay: float, fn: Callable[[], None]) -> threading.Timer:
+    timer = threading.Timer(delay, fn)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _start_thread(fn: Callable[[], None]) -> None:
+    threading.Thread(target=fn, daemon=True).start()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------- explorer
@@ -564,24 +652,27 @@ class Explorer:
         error = widgets.HTML("")
         body = stacked_body(lad, state, summary, error)
 
-        def redraw(current: Callable[[], bool] = lambda: True) -> None:
+        def draw() -> Callable[[], None]:
+            """The frame of the controls' values, drawn; returns what puts it on screen."""
             try:
                 new = self._live_frame({name: w.value for name, w in inputs.items()})
             except ParameterError as exc:  # e.g. a combination the scenario refuses
-                error.value = f"<span style='color:#D55E00'>{exc}</span>"
-                return
-            except Exception as exc:  # noqa: BLE001 - a timer thread has no one else to tell
-                error.value = f"<span style='color:#D55E00'>{type(exc).__name__}: {exc}</span>"
-                return
-            if not current():
-                return  # a newer change arrived while this frame was drawn: it draws its own
-            error.value = ""
-            state.value, lad.value, summary.value = new.state_svg, new.ladder_image, new.summary_html
+                message = f"<span style='color:#D55E00'>{exc}</span>"
+                return lambda: setattr(error, "value", message)
+            except Exception as exc:  # noqa: BLE001 - a drawing thread has no one else to tell
+                message = f"<span style='color:#D55E00'>{type(exc).__name__}: {exc}</span>"
+                return lambda: setattr(error, "value", message)
 
-        debounced = _Debounced(redraw)
+            def show() -> None:
+                error.value = ""
+                state.value, lad.value, summary.value = new.state_svg, new.ladder_image, new.summary_html
+
+            return show
+
+        debounced = _Debounced(draw)
         for w in inputs.values():
             w.observe(debounced, names="value")
-        self._redraw = redraw
+        self._redraw = lambda: draw()()
         return widgets.VBox([self._header(list(inputs.values())), body])
 
     def _build_static(self) -> StaticExplorer:

@@ -8,12 +8,23 @@ A :class:`StaticExplorer` is plain HTML:
   slider's ``aria-valuetext`` is its readout, ``20%`` rather than ``2``);
 * **every picture once** — each frame is a few pictures (an explorer's summary, ladder
   and state diagram), and a picture several frames share is written once; all but the
-  current frame's pictures carry ``hidden``, so the browser neither lays them out nor
-  paints them;
+  current frame's pictures carry ``hidden``;
+* **pictures as images** — a figure is an ``<img>`` of its SVG (a ``data:`` URI, with the
+  figure's alt text and legible-size rule: :func:`~tcpbook.render.figurehtml.figure_image`),
+  one replaced element for the browser instead of hundreds of SVG elements;
 * **a short script** (``SCRIPT``) that, when a control changes, computes the frame of
   the controls' values and swaps the ``hidden`` attribute of at most one picture per
-  slot.  (Slots that kept their tallest picture's height would spare the browser moving
-  the rest of the page, but a long ladder would leave a short one in a sea of white.)
+  slot.
+
+A frame switch has to fit into one frame of the display (16 ms).  Hidden pictures are
+therefore not ``display: none`` (the book's CSS, ``.tcpbook-pic[hidden]``): they stay laid
+out, out of the flow, without height and invisible, so that showing one again needs no
+style, no layout and no SVG text layout of its insides — only the slot's own layout.
+(Inline SVG pictures toggled by ``display`` made the browser style and lay out every text
+of the new frame on each switch: several times slower, see ``benchmarks/README.md``.)
+(Slots that kept their tallest picture's height
+would spare the browser moving the rest of the page, but a long ladder would leave a
+short one in a sea of white.)
 
 Without JavaScript the default frame is shown.  The page needs no widget manager: the
 explorers of the book used to embed ipywidgets state and load 3.5 MB of JavaScript to
@@ -29,12 +40,14 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from .errors import ParameterError
+from .render.figurehtml import figure_image
 
 _IDS = itertools.count(1)
 
@@ -159,7 +172,7 @@ class StaticExplorer:
         slots = []
         for k, pics in enumerate(pictures):
             live = ' aria-live="polite"' if k == 0 else ""  # the summary is read out when the frame changes
-            items = "".join(f'<div class="tcpbook-pic"{"" if j == shown[k] else " hidden"}>{pic}</div>'
+            items = "".join(f'<div class="tcpbook-pic"{"" if j == shown[k] else " hidden"}>{_images(pic)}</div>'
                             for j, pic in enumerate(pics))
             slots.append(f'<div class="tcpbook-slot"{live}>{items}</div>')
         table = json.dumps({"shape": self.shape, "frames": rows}, separators=(",", ":"))
@@ -179,6 +192,14 @@ class StaticExplorer:
     def __repr__(self) -> str:
         points = math.prod(self.shape) if self.shape else 1
         return f"<StaticExplorer {self.uid}: {len(self.controls)} controls, {points} frames>"
+
+
+_FIGURE = re.compile(r'<figure class="tcpbook-figure[^"]*"><svg\b.*?</svg>\s*</figure>', flags=re.S)
+
+
+def _images(picture: str) -> str:
+    """Every inline SVG figure of ``picture`` as an image of its SVG (see the module docstring)."""
+    return _FIGURE.sub(lambda m: figure_image(m.group(0)), picture)
 
 
 def _flat(point: tuple[int, ...], shape: list[int]) -> int:

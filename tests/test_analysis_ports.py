@@ -116,10 +116,11 @@ def test_static_explorer_embeds_one_frame_per_point_as_svg_with_alt_text():
     frames = [box.frames[(i, j)][0] for i in range(2) for j in range(2)]
     assert len(set(frames)) == 4
     for picture in frames:
-        assert "<svg" in picture and "<img" not in picture
+        assert "<svg" in picture and "<img" not in picture  # inline in the frame; an <img> on the page
         assert 'role="img"' in picture and "connect() per second" in picture  # the alt text names the rate
     html = box.html()
     assert html.count("<svg") == 4 and 'type="range"' in html and 'type="radio"' in html
+    assert html.count('<img alt="Chart in 2 panels: ') == 4 and html.count('src="data:image/svg+xml,<svg') == 4
 
 
 def test_live_explorer_redraws_on_a_change():

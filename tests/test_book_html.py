@@ -229,28 +229,42 @@ ALT_START = ("Ladder diagram", "State diagram", "Chart", "Loss explorer", "TCP c
 # every explorer frame is in the page, so there are hundreds of pictures
 
 
-def _svg_figures(markup: BeautifulSoup) -> list:
-    return [svg for svg in markup.select("figure.tcpbook-figure > svg")]
+def _svg_figures(markup: BeautifulSoup) -> list[tuple[str, str, str]]:
+    """Every figure tcpbook drew, as (alt text, size rule, problem or ""): an inline SVG
+    (``role="img"``, ``aria-label``), or in an explorer's frame an ``<img>`` (``alt``) whose
+    source is the figure's SVG as a ``data:`` URI."""
+    found = []
+    for el in markup.select("figure.tcpbook-figure > svg, figure.tcpbook-figure > img"):
+        if el.name == "svg":
+            problem = "" if el.get("role") == "img" else "an inline SVG without role=img"
+            found.append((el.get("aria-label", ""), el.get("style", ""), problem))
+            continue
+        src = el.get("src", "")
+        svg = unquote(src.removeprefix("data:image/svg+xml,"))
+        problem = "" if src.startswith("data:image/svg+xml,<svg") and svg.rstrip().endswith("</svg>") else \
+            f"an <img> that is not an SVG of its own: {src[:60]}"
+        found.append((el.get("alt", ""), el.get("style", ""), problem))
+    return found
 
 
 def test_every_picture_carries_its_alt_text(html_dir: Path, toc_pages: list[str]) -> None:
-    """Static figures and every explorer frame (hidden ones too) alike: an inline SVG with
-    role="img" and an alt text that says what it shows; no picture is an <img> named by
-    its file path."""
+    """Static figures and every explorer frame (hidden ones too) alike: an SVG — inline
+    with role="img", or an explorer frame's <img> of its SVG — with an alt text that says
+    what it shows; no picture is an <img> named by its file path."""
     problems = []
-    figures = 0
+    figures = frames = 0
     for page in toc_pages:
         doc = soup(html_dir / f"{page}.html")
-        for svg in _svg_figures(doc):
+        for label, _, problem in _svg_figures(doc):
             figures += 1
-            label = svg.get("aria-label", "")
-            if svg.get("role") != "img" or not label.startswith(ALT_START):
-                problems.append(f"{page}: figure labelled {label[:60]!r}")
+            if not label.startswith(ALT_START) or problem:
+                problems.append(f"{page}: figure labelled {label[:60]!r} {problem}")
+        frames += len(doc.select(".tcpbook-pic figure.tcpbook-figure > img"))
         for img in doc.select(".cell_output img"):
             alt = img.get("alt", "")
             if not alt or "_images/" in alt:
-                problems.append(f"{page}: <img src={img.get('src')}> without a real alt text")
-    assert figures > 100
+                problems.append(f"{page}: <img src={img.get('src')[:60]}> without a real alt text")
+    assert figures > 100 and frames > 100
     assert problems == [], "\n".join(problems[:40])
 
 
@@ -260,13 +274,13 @@ def test_every_figure_fits_the_column_at_its_legible_size(html_dir: Path, toc_pa
     too_wide = []
     checked = 0
     for page in toc_pages:
-        for svg in _svg_figures(soup(html_dir / f"{page}.html")):
-            style = dict(part.split(":", 1) for part in svg["style"].split(";") if part)
-            low, phone = float(style["min-width"].removesuffix("px")), float(style["--tb-min-phone"].removesuffix("px"))
-            assert phone < low <= float(style["max-width"].removesuffix("px"))
+        for label, style, _ in _svg_figures(soup(html_dir / f"{page}.html")):
+            sizes = dict(part.split(":", 1) for part in style.split(";") if part)
+            low, phone = float(sizes["min-width"].removesuffix("px")), float(sizes["--tb-min-phone"].removesuffix("px"))
+            assert phone < low <= float(sizes["max-width"].removesuffix("px"))
             checked += 1
             if low > 688:
-                too_wide.append(f"{page}: {svg['aria-label'][:60]} needs {low:.0f} px")
+                too_wide.append(f"{page}: {label[:60]} needs {low:.0f} px")
     assert checked > 30
     assert too_wide == [], "\n".join(too_wide)
 

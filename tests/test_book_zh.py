@@ -172,9 +172,12 @@ def test_chinese_explorers_speak_chinese(zh_html: Path, html_dir: Path) -> None:
 
 def test_chinese_pictures_carry_chinese_alt_texts(zh_html: Path) -> None:
     doc = soup(zh_html / "chapters/01-handshake.html")
-    labels = [svg.get("aria-label", "") for svg in doc.select("figure.tcpbook-figure > svg")]
+    # Inline figures carry aria-label; an explorer frame's <img> of its SVG carries alt.
+    labels = [el.get("aria-label") or el.get("alt", "")
+              for el in doc.select("figure.tcpbook-figure > svg, figure.tcpbook-figure > img")]
     chinese = [label for label in labels if "时序图" in label or "状态图" in label]
     assert len(chinese) > 10, labels[:5]
+    assert doc.select(".tcpbook-pic figure.tcpbook-figure > img[alt*='时序图']"), "no explorer frame in Chinese"
 
 
 def test_chinese_downloads_and_binder(zh_html: Path, zh_pages: list[str]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import warnings
+import xml.etree.ElementTree as ET
+from urllib.parse import unquote
 
 import matplotlib
 import pytest
@@ -18,6 +20,7 @@ from tcpbook.render.figurehtml import (
     compact_svg,
     describe_figure,
     figure_html,
+    figure_image,
     inline_styles,
     make_legible,
     natural_size,
@@ -64,6 +67,49 @@ def test_styles_are_inlined_and_ids_scoped_to_one_figure() -> None:
     with pytest.raises(ParameterError):
         inline_styles("<svg><style>g > text{x:1}</style></svg>")
     assert html == svg_figure_html(SVG, "x")  # deterministic
+
+
+# Characters a data: URI or an HTML attribute could misread: # % & " ' < > and line breaks.
+TRICKY_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="150pt" viewBox="0 0 300 150">'
+              '<style>text{font-family:\'DejaVu Sans\',sans-serif}</style>'
+              '<path d="M0 0\nL10 10" style="fill:#0072B2"/><text x="1" font-size="12">50% &amp; &lt;SEQ=100&gt; "quoted" it\'s #1 ✗ 三次握手</text>'
+              '<text x="2" y="20" font-size="12">second\nline</text>\n <g>\n  <path d="M 0 1 \nL 2 3"/>\n </g>\n</svg>')
+
+
+def _img_svg(img_html: str) -> str:
+    src = re.search(r'\ssrc="([^"]*)"', img_html).group(1)
+    assert src.startswith("data:image/svg+xml,")
+    return unquote(src.removeprefix("data:image/svg+xml,"))
+
+
+def test_an_explorer_frame_is_the_same_figure_as_an_image() -> None:
+    """figure_image: the inline figure's SVG becomes an <img> of a data: URI that decodes to
+    the same elements, attributes and words; the alt text and the legible-size rule move to
+    the <img>; the image has the picture's natural size."""
+    inline = svg_figure_html(TRICKY_SVG, 'A ladder: 3 segments, "SYN" lost', kind="tcpbook-ladder")
+    html = figure_image(inline)
+    assert html.startswith('<figure class="tcpbook-figure tcpbook-ladder"><img alt="A ladder: 3 segments, &quot;SYN&quot; lost" ')
+    assert html.count('"') == 8 and "\n" not in html  # four attributes; nothing inside the URI ends one
+    inline_style = re.search(r'<svg[^>]*\sstyle="([^"]*)"', inline).group(1)
+    img_style = re.search(r'<img[^>]*\sstyle="([^"]*)"', html).group(1)
+    assert img_style == inline_style.split(";", 1)[1]  # the size rule; the root's font stays in the SVG
+    assert img_style.startswith("width:100%;height:auto;max-width:") and "min-width:" in img_style
+    want = ET.fromstring(re.search(r"<svg.*</svg>", inline, flags=re.S).group(0))
+    got = ET.fromstring(_img_svg(html))
+    assert (got.get("width"), got.get("height"), got.get("viewBox")) == ("400.0", "200.0", "0 0 300 150")
+    assert got.get("style") == inline_style.split(";", 1)[0] and "role" not in got.attrib and "aria-label" not in got.attrib
+    def content(svg: ET.Element) -> list:
+        # indentation between elements is dropped, a line break in an attribute is a space to XML
+        return [(e.tag, {k: " ".join(v.split()) for k, v in e.attrib.items()}, e.text if e.tag.endswith("text") else
+                 (e.text or "").strip(), (e.tail or "").strip()) for e in list(svg.iter())[1:]]
+
+    assert content(got) == content(want) and len(content(got)) == 5
+    assert [e.text for e in got.iter() if e.tag.endswith("text")][1] == "second\nline"  # the words exactly
+    assert "50% & <SEQ=100> \"quoted\" it's #1 ✗ 三次握手" in "".join(got.itertext())
+    assert figure_image(inline) == html  # deterministic
+    for wrong in ("<figure><img alt='x'></figure>", "<svg></svg>", inline.replace('aria-label="', 'data-x="')):
+        with pytest.raises(ParameterError):
+            figure_image(wrong)
 
 
 def test_sizes_are_read_from_the_svg() -> None:

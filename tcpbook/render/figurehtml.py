@@ -220,6 +220,75 @@ def svg_figure_html(svg: bytes | str, alt: str, *, kind: str = "") -> str:
     return f'<figure class="{classes}">{text}</figure>'
 
 
+_INLINE_FIGURE = re.compile(r'<figure class="(tcpbook-figure[^"]*)"><svg\b([^>]*)>(.*)</svg>\s*</figure>', flags=re.S)
+_SIZING = ("width", "height", "max-width", "min-width", "--tb-min-phone", "aspect-ratio")
+
+
+def figure_image(figure: str) -> str:
+    """An inline figure of :func:`svg_figure_html` as the same figure drawn by an ``<img>``
+    whose source is its SVG (a ``data:`` URI, so the page stays one self-contained file).
+
+    The explorers' frames use it: the browser treats each picture as one replaced element,
+    so showing another frame styles and lays out one ``<img>``, not the hundreds of text
+    and path elements of an inline SVG.  The alt text (``alt``) and the size rule that keeps
+    every text legible (the figure's ``min-width`` …) are the inline figure's.  What an
+    ``<img>`` gives up: the picture's words are no longer the page's text (the browser's
+    find does not see them; the alt text still tells a screen reader the story).
+    Deterministic; anything but a figure of :func:`svg_figure_html` is refused.
+    """
+    match = _INLINE_FIGURE.fullmatch(figure)
+    if match is None or "<svg" in match.group(3):
+        raise ParameterError("figure", figure[:60], "an inline SVG figure made by svg_figure_html")
+    classes, attrs, body = match.groups()
+    alt = re.search(r'\saria-label="([^"]*)"', attrs)
+    style_attr = re.search(r'\sstyle="([^"]*)"', attrs)
+    if alt is None or style_attr is None:
+        raise ParameterError("figure", figure[:60], "an SVG figure with its alt text and size rule")
+    declarations = [d.strip() for d in style_attr.group(1).split(";") if d.strip()]
+    sizing = ";".join(d for d in declarations if d.split(":", 1)[0].strip() in _SIZING)
+    inherited = ";".join(d for d in declarations if d.split(":", 1)[0].strip() not in _SIZING)
+    ratio = re.search(r"aspect-ratio:([\d.]+)/([\d.]+)", sizing)
+    if ratio is None:
+        raise ParameterError("figure", figure[:60], "an SVG figure with its natural size (aspect-ratio)")
+    attrs = re.sub(r'\s(?:role|aria-label|style)="[^"]*"', "", attrs)
+    if "xmlns=" not in attrs:
+        attrs += ' xmlns="http://www.w3.org/2000/svg"'
+    if "xlink:" in body and "xmlns:xlink=" not in attrs:
+        attrs += ' xmlns:xlink="http://www.w3.org/1999/xlink"'
+    # An image has the natural size of its SVG; the page scales it by the figure's rule.
+    attrs += f' width="{ratio.group(1)}" height="{ratio.group(2)}"' + (f' style="{inherited}"' if inherited else "")
+    svg = f"<svg{attrs}>{body}</svg>"
+    return (f'<figure class="{classes}"><img alt="{alt.group(1)}" style="{sizing}" '
+            f'src="data:image/svg+xml,{_data_uri_text(svg)}"></figure>')
+
+
+def _data_uri_text(svg: str) -> str:
+    """``svg`` as the body of a ``data:`` URI inside a double-quoted HTML attribute.
+
+    Line breaks and indentation between elements are dropped (never inside a ``<text>``);
+    attribute values are written between single quotes where they hold none (a double
+    quote would cost three bytes, ``%22``), then only what a URI or the HTML attribute
+    would misread is percent-encoded: ``%``, ``#`` (a fragment), ``&`` (a character
+    reference to HTML), ``"`` and control characters.  The browser percent-decodes the
+    URI back to the SVG, every element, attribute and word as it was."""
+    def requote(tag: str) -> str:
+        return re.sub(r'="([^"\']*)"', r"='\1'", tag)
+
+    def outside_text(part: str) -> str:
+        # Indentation between elements is no picture's content (matplotlib pretty-prints),
+        # and a line break in an attribute value is a space to XML anyway.
+        part = re.sub(r">\s*\n\s*<", "><", part)
+        return re.sub(r"<[^>]+>", lambda tag: requote(re.sub(r"\s*\n\s*", " ", tag.group(0))), part)
+
+    # The words of <text> elements are kept exactly, line breaks included.
+    pieces = re.split(r"(<text\b.*?</text>)", svg, flags=re.S)
+    text = "".join(re.sub(r"<[^>]+>", lambda tag: requote(tag.group(0)), piece) if k % 2 else outside_text(piece)
+                   for k, piece in enumerate(pieces))
+    for char, code in (("%", "%25"), ("#", "%23"), ("&", "%26"), ('"', "%22"), ("\n", "%0A"), ("\r", "%0D"), ("\t", "%09")):
+        text = text.replace(char, code)
+    return text
+
+
 # ------------------------------------------------------------------------- matplotlib
 
 
