@@ -8,23 +8,27 @@ A :class:`StaticExplorer` is plain HTML:
   slider's ``aria-valuetext`` is its readout, ``20%`` rather than ``2``);
 * **every picture once** — each frame is a few pictures (an explorer's summary, ladder
   and state diagram), and a picture several frames share is written once; all but the
-  current frame's pictures carry ``hidden``;
+  current frame's pictures carry ``hidden`` and wait inside a ``<template>``: inert, so
+  the browser neither loads nor lays them out while it reads the page, and the page is
+  ready sooner (a chapter's explorers hold a hundred pictures and more);
 * **pictures as images** — a figure is an ``<img>`` of its SVG (a ``data:`` URI, with the
   figure's alt text and legible-size rule: :func:`~tcpbook.render.figurehtml.figure_image`),
   one replaced element for the browser instead of hundreds of SVG elements;
 * **a short script** (``SCRIPT``) that, when a control changes, computes the frame of
   the controls' values and swaps the ``hidden`` attribute of at most one picture per
-  slot.
+  slot.  Once the page has loaded, it takes the waiting pictures out of their templates
+  in idle time, a few at a time; a picture the reader asks for before that is taken out
+  at once.
 
 A frame switch has to fit into one frame of the display (16 ms).  Hidden pictures are
 therefore not ``display: none`` (the book's CSS, ``.tcpbook-pic[hidden]``): they stay laid
 out, out of the flow, without height and invisible, so that showing one again needs no
 style, no layout and no SVG text layout of its insides — only the slot's own layout.
 (Inline SVG pictures toggled by ``display`` made the browser style and lay out every text
-of the new frame on each switch: several times slower, see ``benchmarks/README.md``.)
-(Slots that kept their tallest picture's height
-would spare the browser moving the rest of the page, but a long ladder would leave a
-short one in a sea of white.)
+of the new frame on each switch: several times slower, see ``benchmarks/README.md``.
+Images of every frame in the page as it loads made it ready 0.9 s later: hence the
+templates.)  (Slots that kept their tallest picture's height would spare the browser
+moving the rest of the page, but a long ladder would leave a short one in a sea of white.)
 
 Without JavaScript the default frame is shown.  The page needs no widget manager: the
 explorers of the book used to embed ipywidgets state and load 3.5 MB of JavaScript to
@@ -102,18 +106,23 @@ var shape=table.shape,frames=table.frames;
 var levels=[];root.querySelectorAll("[data-level]").forEach(function(c){levels[+c.dataset.level]=c;});
 var slots=[].map.call(root.querySelectorAll(".tcpbook-slot"),function(s){return s.children;});
 var shown=slots.map(function(pics){return [].filter.call(pics,function(p){return !p.hidden;})[0];});
+function ready(p){var t=p.firstElementChild;if(t&&t.tagName==="TEMPLATE")p.replaceChildren(t.content);return p;}
+var waiting=[];slots.forEach(function(pics){[].forEach.call(pics,function(p){if(p.hidden)waiting.push(p);});});
+function prepare(deadline){do{ready(waiting.shift());}while(waiting.length&&deadline&&deadline.timeRemaining()>4);if(waiting.length)idle(prepare);}
+function idle(f){if(window.requestIdleCallback)requestIdleCallback(f,{timeout:1000});else setTimeout(f,20);}
 var labels=levels.map(function(c){return c.dataset.labels?JSON.parse(c.dataset.labels):null;});
 function index(c){if(c.tagName==="FIELDSET"){var r=c.querySelector("input:checked");return r?+r.value:0;}return +c.value;}
 function show(){
 var i=0;levels.forEach(function(c,l){i=i*shape[l]+index(c);});
 var frame=frames[i];
-slots.forEach(function(pics,k){var want=pics[frame[k]];if(shown[k]===want)return;if(shown[k])shown[k].hidden=true;want.hidden=false;shown[k]=want;});
+slots.forEach(function(pics,k){var want=pics[frame[k]];if(shown[k]===want)return;ready(want);if(shown[k])shown[k].hidden=true;want.hidden=false;shown[k]=want;});
 }
 levels.forEach(function(c,l){c.addEventListener(c.tagName==="FIELDSET"?"change":"input",function(){
 if(labels[l]){var label=labels[l][+c.value];c.setAttribute("aria-valuetext",label);c.nextElementSibling.textContent=label;}
 show();});});
 show();
 root.dataset.ready=String(Math.round(performance.now()));
+if(waiting.length){if(document.readyState==="complete")idle(prepare);else addEventListener("load",function(){idle(prepare);});}
 }
 document.querySelectorAll(".tcpbook-static-explorer").forEach(wire);
 })();"""
@@ -172,7 +181,10 @@ class StaticExplorer:
         slots = []
         for k, pics in enumerate(pictures):
             live = ' aria-live="polite"' if k == 0 else ""  # the summary is read out when the frame changes
-            items = "".join(f'<div class="tcpbook-pic"{"" if j == shown[k] else " hidden"}>{_images(pic)}</div>'
+            # Another frame's picture waits in a <template> (inert: not loaded, not laid out)
+            # until the script takes it out (see the module docstring).
+            items = "".join(f'<div class="tcpbook-pic">{_images(pic)}</div>' if j == shown[k] else
+                            f'<div class="tcpbook-pic" hidden><template>{_images(pic)}</template></div>'
                             for j, pic in enumerate(pics))
             slots.append(f'<div class="tcpbook-slot"{live}>{items}</div>')
         table = json.dumps({"shape": self.shape, "frames": rows}, separators=(",", ":"))

@@ -317,6 +317,36 @@ root => [...root.querySelectorAll('.tcpbook-pic:not([hidden])')].map(p => p.inne
 """
 
 
+def test_frames_wait_inert_until_needed_and_show_at_once(browser, book_server: str) -> None:
+    """Another frame's pictures wait in <template>s (not loaded, not laid out: the page is
+    ready sooner); after the page has loaded, idle time takes them out one by one; a frame
+    the reader asks for before that is taken out at once."""
+    idle_page, _ = open_page(browser, book_server, "chapters/01-handshake")
+    try:
+        idle_page.wait_for_function("() => document.querySelectorAll('.tcpbook-static-explorer template').length === 0",
+                                    timeout=30_000)  # every frame prepared in idle time
+    finally:
+        idle_page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script("window.requestIdleCallback = () => 0;")  # idle time never comes
+    try:
+        page.goto(f"{book_server}/chapters/01-handshake.html", wait_until="load")
+        slider = page.get_by_role("slider", name="loss").first
+        explorer = slider.locator("xpath=ancestor::div[contains(@class,'tcpbook-static-explorer')]")
+        waiting = explorer.locator("template").count()
+        assert waiting > 10, "the other frames' pictures should wait in templates"
+        slider.focus()
+        slider.press("ArrowRight")
+        shown = explorer.locator(".tcpbook-pic:not([hidden])")
+        assert shown.locator("template").count() == 0
+        alts = shown.locator("img").evaluate_all(
+            "imgs => Promise.all(imgs.map(i => i.decode().then(() => [i.alt, i.naturalWidth > 0])))")
+        assert len(alts) == 2 and all(alt.startswith(("Ladder diagram", "State diagram")) and ok for alt, ok in alts), alts
+        assert explorer.locator("template").count() < waiting  # only what was asked for
+    finally:
+        page.close()
+
+
 def test_handshake_loss_slider_changes_the_diagram(browser, book_server: str) -> None:
     page, watch = open_page(browser, book_server, "chapters/01-handshake")
     try:

@@ -26,7 +26,14 @@ RAW_WIDGET = re.compile(
 
 @cache
 def soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    """A built page as its reader's browser holds it once the explorers' script has run: a
+    static explorer's other frames wait in <template>s, whose contents CSS selectors do not
+    see (as in a browser), so they are taken out of them here and every frame is checked."""
+    doc = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for template in doc.select(".tcpbook-pic > template"):
+        # parsed afresh: BeautifulSoup keeps a template's words as strings get_text() skips
+        template.replace_with(BeautifulSoup(template.decode_contents(), "html.parser"))
+    return doc
 
 
 def all_html(html_dir: Path) -> list[Path]:

@@ -77,6 +77,13 @@ def _pictures(slot) -> list:  # noqa: ANN001 - a BeautifulSoup tag
     return slot.find_all("div", class_="tcpbook-pic", recursive=False)
 
 
+def _content(picture) -> str:  # noqa: ANN001 - a BeautifulSoup tag
+    """A picture's HTML: a hidden one waits inside a <template> (inert until shown)."""
+    template = picture.find("template", recursive=False)
+    assert (template is not None) == picture.has_attr("hidden")  # only the shown picture is live
+    return (template or picture).decode_contents()
+
+
 def test_the_page_holds_each_picture_once_and_a_frame_table(handshake_static: StaticExplorer) -> None:
     doc = _page(handshake_static)
     slots = doc.select(".tcpbook-slot")
@@ -84,7 +91,7 @@ def test_the_page_holds_each_picture_once_and_a_frame_table(handshake_static: St
     table = json.loads(doc.select_one("script.tcpbook-frames").string)
     assert table["shape"] == [5, 6, 2, 2] and len(table["frames"]) == 120
     for k, slot in enumerate(slots):
-        pictures = [p.decode_contents() for p in _pictures(slot)]
+        pictures = [_content(p) for p in _pictures(slot)]
         assert len(pictures) == len(set(pictures))  # each picture once
         assert max(row[k] for row in table["frames"]) == len(pictures) - 1
         assert sum(1 for p in _pictures(slot) if not p.has_attr("hidden")) == 1  # the default frame, without script
@@ -97,9 +104,13 @@ def test_the_page_holds_each_picture_once_and_a_frame_table(handshake_static: St
                 picture = figure_image(picture)
                 assert picture.startswith('<figure class="tcpbook-figure tcpbook-')
             expected = BeautifulSoup(picture, "html.parser").decode_contents()
-            assert _pictures(slot)[table["frames"][flat][k]].decode_contents() == expected
+            assert _content(_pictures(slot)[table["frames"][flat][k]]) == expected
     assert "<svg" not in "".join(str(p) for slot in slots[1:] for p in _pictures(slot)).replace("data:image/svg+xml,<svg", "")
-    for img in doc.select(".tcpbook-pic img"):
+    for template in doc.select(".tcpbook-pic > template"):  # CSS selectors do not see inside templates
+        template.replace_with(BeautifulSoup(template.decode_contents(), "html.parser"))
+    images = doc.select(".tcpbook-pic img")
+    assert len(images) == sum(len(_pictures(slot)) for slot in slots[1:])  # every frame's figure
+    for img in images:
         assert img["alt"].startswith(("Ladder diagram", "State diagram")) and "min-width:" in img["style"]
 
 
